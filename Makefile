@@ -1,0 +1,53 @@
+# Everything a new user or CI needs starts here; each target sets up what it uses.
+SHELL := /bin/bash
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help venv lint sanity units lab lab-down contract lab-check molecule test demo clean
+
+help:
+	@echo "make demo   - lab up, one lab host provisioned by site.yml, ends with a chat answer"
+	@echo "make test   - every check: lint, sanity, unit, contract, lab and molecule tests"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+lint: venv
+	yamllint --strict .
+	ansible-lint
+
+sanity: venv
+	tests/sanity/run.sh
+
+units: venv
+	pytest -q tests/unit tests/roles
+
+lab: venv
+	lab/bin/lab up
+
+lab-down:
+	lab/bin/lab down
+
+contract: venv
+	pytest -q tests/contract
+
+lab-check: lab
+	pytest -q tests/lab
+
+molecule: lab
+	molecule test --scenario-name default
+	molecule test --scenario-name podman
+
+test: venv
+	tests/run_all.sh lint sanity units contract lab-check molecule
+
+demo: venv
+	lab/bin/demo
+
+clean: lab-down
+	rm -rf build
