@@ -1,0 +1,43 @@
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The connection options shared by every module of the collection.
+    DOCUMENTATION = r"""
+options:
+  api_url:
+    description:
+      - Base URL of the Ollama API, a full V(http://) or V(https://) URL, for example V(http://127.0.0.1:11434).
+      - A value without a scheme, such as V(localhost:11434), is an error.
+      - When not set, the E(OLLAMA_HOST) environment variable of the host the module runs on is read the
+        way the C(ollama) CLI reads it (V(host), V(host:port), V(:port) or a URL; a bare host gets port 11434),
+        and the unspecified bind addresses V(0.0.0.0) and V(::) mean loopback.
+      - Without either, V(http://127.0.0.1:11434).
+      - The modules run on the managed host by default; use C(delegate_to) to reach a remote API from the controller.
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for the connection and for each read of a reply.
+      - Streamed replies (generation, and pulls with their own O(llmops.ollama.ollama_model#module:pull_timeout))
+        may take longer in total, as long as data keeps arriving.
+    type: int
+    default: 60
+  validate_certs:
+    description:
+      - Verify the TLS certificate of an V(https://) O(api_url).
+    type: bool
+    default: true
+  headers:
+    description:
+      - Extra HTTP headers for every request, for example C(Authorization) for an authenticating proxy in front of Ollama.
+      - Values are not logged.
+    type: dict
+notes:
+  - Reads (listing, show, version, running models) and generation are retried up to three times,
+    after 1, 2 and 4 seconds, when Ollama answers HTTP 503 (server busy). Pulls, creates and deletes are sent once.
+  - All HTTP goes through C(ansible.module_utils.urls); the managed host needs no extra Python packages.
+"""

@@ -1,0 +1,247 @@
+#!/usr/bin/python
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ollama_generate
+short_description: Ask a model on an Ollama server and measure the answer
+version_added: 0.1.0
+author: llmops.ollama maintainers (@llmops)
+description:
+  - Sends a prompt (C(POST /api/generate)) or a conversation (C(POST /api/chat)) and returns the answer with
+    Ollama's timings and the generation speed in tokens per second.
+  - Meant for smoke tests, health gates and benchmarks. It never reports a change.
+  - The answer is streamed, so O(timeout) bounds each wait for the next piece (the first one includes loading the
+    model into memory), not the whole answer.
+extends_documentation_fragment:
+  - llmops.ollama.api
+  - llmops.ollama.attributes
+  - llmops.ollama.attributes.actiongroup_ollama
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Generation changes no stored state (at most it loads the model into memory), so it also runs in check mode;
+        health gates then still test the server.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  model:
+    description:
+      - The model to ask, in Ollama's naming rules. An invalid name fails before any request is sent.
+    type: str
+    required: true
+  prompt:
+    description:
+      - A prompt for C(/api/generate).
+    type: str
+  messages:
+    description:
+      - A conversation for C(/api/chat).
+    type: list
+    elements: dict
+    suboptions:
+      role:
+        description: Who speaks.
+        type: str
+        required: true
+        choices: [system, user, assistant, tool]
+      content:
+        description: What is said.
+        type: str
+        required: true
+  system:
+    description:
+      - A system prompt for this request; with O(messages) it is sent as a leading C(system) message.
+    type: str
+  options:
+    description:
+      - Model options for this request, for example C(temperature), C(seed), C(num_predict) or C(num_ctx).
+    type: dict
+  keep_alive:
+    description:
+      - How long the model stays loaded after the request, as Ollama reads it (V(5m), V(1h), V(-1) for ever,
+        V(0) to unload now). Omitted, the server's E(OLLAMA_KEEP_ALIVE) applies.
+      - A whole number, or a string of one, is sent as a number of seconds; Ollama reads a string as a Go duration,
+        which needs a unit.
+    type: raw
+  format:
+    description:
+      - V(json), or a JSON schema as a dict, to constrain the answer.
+    type: raw
+seealso:
+  - module: llmops.ollama.ollama_model
+"""
+
+EXAMPLES = r"""
+- name: Health gate, the model answers
+  llmops.ollama.ollama_generate:
+    model: qwen2.5:0.5b
+    prompt: Say OK.
+    options:
+      num_predict: 8
+      seed: 1
+  register: answer
+  failed_when: answer.response | length == 0
+
+- name: A conversation
+  llmops.ollama.ollama_generate:
+    model: support-bot
+    messages:
+      - role: user
+        content: How do I reset my password?
+  register: chat
+
+- name: Speed of the last answer
+  ansible.builtin.debug:
+    msg: "{{ chat.tokens_per_second | round(1) }} tokens/s"
+"""
+
+RETURN = r"""
+response:
+  description: The answer's text (for a conversation, the assistant message's content).
+  returned: success
+  type: str
+  sample: OK.
+message:
+  description: The assistant's message.
+  returned: when O(messages) is given
+  type: dict
+  sample: {"role": "assistant", "content": "Open Settings, then Security."}
+model:
+  description: The model that answered, as Ollama names it.
+  returned: success
+  type: str
+  sample: qwen2.5:0.5b
+done_reason:
+  description: Why generation stopped (V(stop), V(length), V(load), V(unload)).
+  returned: success
+  type: str
+  sample: stop
+total_duration:
+  description: Nanoseconds for the whole request.
+  returned: when Ollama reports it
+  type: int
+load_duration:
+  description: Nanoseconds spent loading the model.
+  returned: when Ollama reports it
+  type: int
+prompt_eval_count:
+  description: Tokens in the prompt.
+  returned: when Ollama reports it
+  type: int
+prompt_eval_duration:
+  description: Nanoseconds spent on the prompt.
+  returned: when Ollama reports it
+  type: int
+eval_count:
+  description: Tokens generated.
+  returned: when Ollama reports it
+  type: int
+eval_duration:
+  description: Nanoseconds spent generating.
+  returned: when Ollama reports it
+  type: int
+tokens_per_second:
+  description: RV(eval_count) divided by RV(eval_duration) in seconds; null when Ollama reports no generation time.
+  returned: success
+  type: float
+  sample: 41.7
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
+from ansible_collections.llmops.ollama.plugins.module_utils._common import (
+    COMMON_ARGS, InvalidOption, client_from_params, fail_api)
+from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
+
+TIMINGS = ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration")
+
+
+def tokens_per_second(final):
+    count, duration = final.get("eval_count"), final.get("eval_duration")
+    if not count or not duration:
+        return None
+    return count / (duration / 1e9)
+
+
+def keep_alive_value(value):
+    """Seconds as a number; a duration such as 5m as a string."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InvalidOption("keep_alive: %r must be a duration such as 5m, or whole seconds" % (value,))
+    if isinstance(value, str) and re.match(r"^\s*-?\d+\s*$", value):
+        return int(value)
+    return value
+
+
+def build_request(params, model):
+    request = {"model": model}
+    for key in ("options", "format"):
+        if params[key] is not None:
+            request[key] = params[key]
+    if params["keep_alive"] is not None:
+        request["keep_alive"] = keep_alive_value(params["keep_alive"])
+    if params["messages"] is not None:
+        messages = [{"role": m["role"], "content": m["content"]} for m in params["messages"]]
+        if params["system"] is not None:
+            messages.insert(0, {"role": "system", "content": params["system"]})
+        request["messages"] = messages
+    else:
+        request["prompt"] = params["prompt"]
+        if params["system"] is not None:
+            request["system"] = params["system"]
+    return request
+
+
+def main():
+    spec = {
+        "model": {"type": "str", "required": True},
+        "prompt": {"type": "str"},
+        "messages": {"type": "list", "elements": "dict", "options": {
+            "role": {"type": "str", "required": True, "choices": ["system", "user", "assistant", "tool"]},
+            "content": {"type": "str", "required": True},
+        }},
+        "system": {"type": "str"},
+        "options": {"type": "dict"},
+        "keep_alive": {"type": "raw", "no_log": False},
+        "format": {"type": "raw"},
+    }
+    spec.update(COMMON_ARGS)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           mutually_exclusive=[("prompt", "messages")], required_one_of=[("prompt", "messages")])
+    params = module.params
+    try:
+        model = _model_name.parse(params["model"], option="model")
+        if params["format"] is not None and params["format"] != "json" and not isinstance(params["format"], dict):
+            raise InvalidOption("format: %r must be 'json' or a JSON schema (a dict)" % (params["format"],))
+        client = client_from_params(params)
+        request = build_request(params, model.shortest())
+    except (_model_name.InvalidName, InvalidOption) as e:
+        module.fail_json(msg=str(e))
+
+    try:
+        if "messages" in request:
+            final, text = client.chat(request)
+        else:
+            final, text = client.generate(request)
+    except ApiError as e:
+        fail_api(module, e, model=model.shortest(), api_url=client.api_url)
+
+    result = {"changed": False, "response": text, "model": final.get("model"), "done_reason": final.get("done_reason"),
+              "tokens_per_second": tokens_per_second(final)}
+    result.update((key, final[key]) for key in TIMINGS if key in final)
+    if "messages" in request:
+        result["message"] = {"role": (final.get("message") or {}).get("role") or "assistant", "content": text}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+#!/usr/bin/python
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ollama_model
+short_description: Pull, delete and customise models on an Ollama server
+version_added: 0.1.0
+author: llmops.ollama maintainers (@llmops)
+description:
+  - Makes sure a model is present on an Ollama server (pulled when missing), is the newest one its registry has,
+    or is absent.
+  - With O(from), makes a custom model (a base model with its own system prompt, template, parameters or messages)
+    through Ollama's C(/api/create), and re-creates it only when what was asked differs from what the server has.
+  - A no-op run sends one request, C(GET /api/tags); a custom model adds one C(POST /api/show).
+extends_documentation_fragment:
+  - llmops.ollama.api
+  - llmops.ollama.attributes
+  - llmops.ollama.attributes.actiongroup_ollama
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode sends only reads (C(GET /api/tags), C(POST /api/show)) and predicts the change.
+      - With O(state=latest), a model that is present is reported as changed, because only a pull can tell
+        whether the registry has a newer digest.
+  diff_mode:
+    support: full
+  idempotent:
+    support: partial
+    details:
+      - O(state=latest) pulls on every run; it reports a change only when the model's digest moved.
+options:
+  name:
+    description:
+      - The model, in Ollama's naming rules, for example V(qwen2.5:0.5b), V(user/model:tag) or
+        V(registry.example.com:5000/namespace/model:tag).
+      - Missing parts default to the host V(registry.ollama.ai), the namespace V(library) and the tag V(latest),
+        so V(llama3) is V(llama3:latest). A private registry needs all three parts; V(localhost:5000/model) is invalid
+        because the part before the only C(/) is a namespace, and a namespace cannot contain C(:).
+      - Existing models are matched case-insensitively, as Ollama does.
+      - An invalid name fails before any request is sent.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) pulls the model only when it is missing.
+      - V(latest) pulls every time and reports a change only when the digest moved.
+      - V(absent) deletes the model; a model that is already absent is fine. Blobs shared with other models stay.
+    type: str
+    choices: [present, absent, latest]
+    default: present
+  digest:
+    description:
+      - Pin the model to this manifest digest (V(sha256:<64 hex>) or the 64 hex characters), as C(/api/tags) reports it.
+      - With O(state=present), a model that is present with another digest fails with both digests;
+        with O(state=latest) it is pulled again, and the pulled digest must then match.
+    type: str
+  insecure:
+    description:
+      - Pull from a plain-HTTP registry. Ollama's C(insecure) means plain HTTP, not skipping TLS verification.
+    type: bool
+    default: false
+  pull_timeout:
+    description:
+      - Seconds a pull or create may go without sending a progress line before it is abandoned.
+      - Progress arrives many times a second while bytes flow; silences come from digest verification of large layers.
+    type: int
+    default: 600
+  from:
+    description:
+      - Make O(name) a custom model based on this model (pulled first, with O(insecure), when it is missing).
+      - Only with O(state=present).
+    type: str
+  system:
+    description:
+      - The custom model's system prompt. Needs O(from).
+    type: str
+  template:
+    description:
+      - The custom model's prompt template (Go template syntax). Needs O(from).
+    type: str
+  parameters:
+    description:
+      - Model parameters such as C(temperature), C(num_ctx) or C(stop) (a list), sent to Ollama as given. Needs O(from).
+      - Only the parameters given are compared with the existing model; the others keep what the base model sets.
+      - A dict; anything else fails before any request is sent.
+    type: raw
+  messages:
+    description:
+      - Example conversation stored in the custom model. Needs O(from).
+    type: list
+    elements: dict
+    suboptions:
+      role:
+        description: Who speaks.
+        type: str
+        required: true
+        choices: [system, user, assistant, tool]
+      content:
+        description: What is said.
+        type: str
+        required: true
+notes:
+  - A custom model is compared field by field with C(/api/show) (O(system), O(template), O(messages), the given
+    O(parameters), and the parent model for O(from)); any difference re-creates it. A newer base model pulled
+    later does not re-create it.
+seealso:
+  - module: llmops.ollama.ollama_model_info
+  - module: llmops.ollama.ollama_generate
+"""
+
+EXAMPLES = r"""
+- name: Pull a model when it is missing
+  llmops.ollama.ollama_model:
+    name: qwen2.5:0.5b
+
+- name: Keep a model at the newest digest of its registry
+  llmops.ollama.ollama_model:
+    name: llama3.2
+    state: latest
+
+- name: Pin a model from a private plain-HTTP registry to a digest
+  llmops.ollama.ollama_model:
+    name: registry.example.com:5000/library/qwen:14b
+    insecure: true
+    digest: sha256:a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72
+
+- name: A support bot with its own system prompt
+  llmops.ollama.ollama_model:
+    name: support-bot
+    from: qwen2.5:0.5b
+    system: You answer questions about our product, briefly and politely.
+    parameters:
+      temperature: 0.2
+      num_ctx: 4096
+      stop: ["<|im_end|>"]
+
+- name: Remove a model
+  llmops.ollama.ollama_model:
+    name: llama3:70b
+    state: absent
+
+- name: Talk to a remote API from the controller
+  llmops.ollama.ollama_model:
+    name: qwen:14b
+    api_url: http://10.0.0.5:11434
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+model:
+  description:
+    - The model as C(/api/tags) lists it after the run; empty when it is absent.
+    - RV(model.digest) is the 64 hex characters of the manifest digest, without C(sha256:).
+  returned: success
+  type: dict
+  contains:
+    name:
+      description: Ollama's short form of the name.
+      type: str
+      sample: qwen2.5:0.5b
+    digest:
+      description: Manifest digest.
+      type: str
+      sample: a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72
+    size:
+      description: Bytes, as the manifest counts them.
+      type: int
+      sample: 397821319
+    details:
+      description: Format, family, parameter size and quantisation.
+      type: dict
+      sample: {"format": "gguf", "family": "qwen2", "parameter_size": "494.03M", "quantization_level": "Q4_K_M"}
+  sample:
+    name: qwen2.5:0.5b
+    model: qwen2.5:0.5b
+    digest: a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72
+    size: 397821319
+    modified_at: "2025-05-04T17:37:44.706015396-07:00"
+    details: {"format": "gguf", "family": "qwen2", "parameter_size": "494.03M", "quantization_level": "Q4_K_M"}
+actions:
+  description: What was done (or, in check mode, would be done), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["pull qwen2.5:0.5b", "create support-bot:latest"]
+changed_fields:
+  description: For a custom model that existed, the fields that differed and made it be re-created.
+  returned: when a custom model was re-created
+  type: list
+  elements: str
+  sample: ["system"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.llmops.ollama.plugins.module_utils import _custom_model, _model_name
+from ansible_collections.llmops.ollama.plugins.module_utils._common import (
+    COMMON_ARGS, InvalidOption, client_from_params, fail_api)
+from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
+
+
+def _state_view(entry):
+    if entry is None:
+        return {"state": "absent"}
+    return {"state": "present", "digest": entry.get("digest")}
+
+
+class ModelManager:
+    def __init__(self, module, client, name):
+        self.module = module
+        self.client = client
+        self.name = name
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.pin = module.params["digest"]
+        self.actions = []
+        self.result = {"changed": False}
+
+    def run(self):
+        models = self.client.tags()
+        entry = _model_name.find(self.name, models)
+        if self.params["state"] == "absent":
+            self.absent(entry)
+        elif self.params["from"] is not None:
+            self.custom(entry, models)
+        else:
+            self.pulled(entry)
+        self.result["actions"] = self.actions
+        return self.result
+
+    def _diff(self, before, after):
+        if self.module._diff:
+            label = self.name.shortest()
+            self.result["diff"] = {"before": dict(before, name=label), "after": dict(after, name=label)}
+
+    def _refreshed(self):
+        entry = _model_name.find(self.name, self.client.tags())
+        if entry is None:
+            raise ApiError("%s is not listed by GET %s after Ollama reported success"
+                           % (self.name.shortest(), self.client.http.url("/api/tags")))
+        return entry
+
+    def absent(self, entry):
+        self._diff(_state_view(entry), _state_view(None))
+        self.result["model"] = {}
+        if entry is None:
+            return
+        self.actions.append("delete %s" % entry["name"])
+        if not self.check_mode:
+            # A 404 here means someone else deleted it meanwhile: the goal holds.
+            self.result["changed"] = self.client.delete(entry["name"])
+        else:
+            self.result["changed"] = True
+
+    def _pull(self, name):
+        self.actions.append("pull %s" % name.shortest())
+        if self.check_mode:
+            return
+        try:
+            self.client.pull(name.shortest(), insecure=self.params["insecure"], timeout=self.params["pull_timeout"])
+        except ApiError as e:
+            e.msg = "pulling %s failed: %s" % (name.shortest(), e.msg)
+            raise
+
+    def _pin_mismatch(self, have, changed=False):
+        self.module.fail_json(
+            msg="%s has digest %s on the server, but digest pins %s" % (self.name.shortest(), have, self.pin),
+            model=self.name.shortest(), digest=have, expected_digest=self.pin, actions=self.actions, changed=changed)
+
+    def pulled(self, before):
+        state = self.params["state"]
+        if before is not None:
+            pin_holds = self.pin is None or before.get("digest") == self.pin
+            # A satisfied pin makes latest a no-op too: the registry cannot offer anything better.
+            if pin_holds and (state == "present" or self.pin is not None):
+                self._diff(_state_view(before), _state_view(before))
+                self.result["model"] = before
+                return
+            if not pin_holds and state == "present":
+                self._pin_mismatch(before.get("digest"))
+        self._pull(self.name)
+        if self.check_mode:
+            self.result["changed"] = True
+            self._diff(_state_view(before), {"state": "present", "digest": self.pin or (before or {}).get("digest")})
+            self.result["model"] = before or {}
+            return
+        after = self._refreshed()
+        self.result["model"] = after
+        self.result["changed"] = before is None or before.get("digest") != after.get("digest")
+        self._diff(_state_view(before), _state_view(after))
+        if self.pin is not None and after.get("digest") != self.pin:
+            self._pin_mismatch(after.get("digest"), changed=self.result["changed"])
+
+    def custom(self, entry, models):
+        desired = _custom_model.desired_from_params(self.params)
+        base = _model_name.parse(desired["from"], option="from")
+        desired["from"] = base.shortest()
+        show = self.client.show(entry["name"]) if entry is not None else None
+        if show is not None:
+            current = _custom_model.current_fields(show)
+            changed_fields = _custom_model.differences(desired, show)
+            before = {field: current[field] for field in desired}
+            if not changed_fields:
+                self._diff(_custom_model.diff_view(before), _custom_model.diff_view(before))
+                self.result["model"] = entry
+                return
+            self.result["changed_fields"] = changed_fields
+        else:
+            before = {"state": "absent"}
+        self._diff(_custom_model.diff_view(before), _custom_model.diff_view(desired))
+        self.result["changed"] = True
+        if _model_name.find(base, models) is None:
+            self._pull(base)
+        self.actions.append("create %s" % self.name.shortest())
+        if self.check_mode:
+            self.result["model"] = entry or {}
+            return
+        try:
+            self.client.create(_custom_model.create_request(self.name.shortest(), desired),
+                               timeout=self.params["pull_timeout"])
+        except ApiError as e:
+            e.msg = "creating %s from %s failed: %s" % (self.name.shortest(), base.shortest(), e.msg)
+            raise
+        self.result["model"] = self._refreshed()
+
+
+def argument_spec():
+    spec = {
+        "name": {"type": "str", "required": True},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent", "latest"]},
+        "digest": {"type": "str"},
+        "insecure": {"type": "bool", "default": False},
+        "pull_timeout": {"type": "int", "default": 600},
+        "from": {"type": "str"},
+        "system": {"type": "str"},
+        "template": {"type": "str"},
+        # raw, so that a wrong type fails with the value in the message, not only its type
+        "parameters": {"type": "raw"},
+        "messages": {"type": "list", "elements": "dict", "options": {
+            "role": {"type": "str", "required": True, "choices": ["system", "user", "assistant", "tool"]},
+            "content": {"type": "str", "required": True},
+        }},
+    }
+    spec.update(COMMON_ARGS)
+    return spec
+
+
+def check_combinations(params):
+    """Rules AnsibleModule cannot express; raise InvalidOption before anything is sent."""
+    if params["parameters"] is not None and not isinstance(params["parameters"], dict):
+        raise InvalidOption("parameters: must be a dict of Ollama parameters such as {temperature: 0.2}, got %s %r"
+                            % (type(params["parameters"]).__name__, params["parameters"]))
+    custom = [f for f in _custom_model.CUSTOM_FIELDS if params[f] is not None]
+    if params["state"] == "absent":
+        given = custom + (["digest"] if params["digest"] is not None else [])
+        if given:
+            raise InvalidOption("state=absent deletes a model; it takes no %s (got %s)"
+                                % (", ".join(given), ", ".join("%s=%r" % (f, params[f]) for f in given)))
+    if params["state"] == "latest" and custom:
+        raise InvalidOption("state=latest applies to models pulled from a registry; a custom model (from=%r) "
+                            "uses state=present" % params["from"])
+    if params["pull_timeout"] <= 0:
+        raise InvalidOption("pull_timeout: %r must be a positive number of seconds" % params["pull_timeout"])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        mutually_exclusive=[("digest", "from")],
+        required_by={"system": "from", "template": "from", "parameters": "from", "messages": "from"},
+    )
+    params = module.params
+    try:
+        name = _model_name.parse(params["name"], option="name")
+        if params["from"] is not None:
+            _model_name.parse(params["from"], option="from")
+        if params["digest"] is not None:
+            params["digest"] = _model_name.normalize_digest(params["digest"])
+        check_combinations(params)
+        client = client_from_params(params)
+    except (_model_name.InvalidName, InvalidOption) as e:
+        module.fail_json(msg=str(e))
+
+    try:
+        result = ModelManager(module, client, name).run()
+    except ApiError as e:
+        fail_api(module, e, model=name.shortest(), api_url=client.api_url)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""An in-process HTTP server that answers like Ollama (status codes, error texts and NDJSON as in
+shared/reference/ollama-api-and-operations.md §0-§1) and records every request it gets.
+
+Models live in memory. A test may script the next replies of one route with Reply objects to
+inject faults (stalls, broken streams, 503, non-JSON bodies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from time import sleep as pause  # bound at import: tests may patch time.sleep for the client
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+JSON = "application/json; charset=utf-8"
+NDJSON = "application/x-ndjson"
+BUSY = "server busy, please try again.  maximum pending requests exceeded"
+MISSING_MANIFEST = "pull model manifest: file does not exist"
+
+
+def canonical(name):
+    """Ollama's short display form, lower-cased for matching (enough for the names tests use)."""
+    name = name.strip()
+    for prefix in ("registry.ollama.ai/library/", "registry.ollama.ai/"):
+        if name.lower().startswith(prefix):
+            name = name[len(prefix):]
+    if ":" not in name.rsplit("/", 1)[-1]:
+        name += ":latest"
+    return name.lower()
+
+
+def go_value(value):
+    """fmt's %#v for the JSON values a params layer holds."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        text = repr(float(value))
+        return text[:-2] if text.endswith(".0") else text
+    return json.dumps(value)
+
+
+def show_parameters(params):
+    lines = []
+    for key, value in params.items():
+        for item in value if isinstance(value, list) else [value]:
+            lines.append("%-30s %s" % (key, go_value(item)))
+    return "\n".join(lines)
+
+
+class Reply:
+    """A scripted answer: a status and a JSON/text body, or NDJSON lines; optionally a delay before
+    the head, or a stall after some lines."""
+
+    def __init__(self, status=200, body=None, text=None, lines=None, content_type=None, delay=0.0,
+                 stall_after=None, stall=0.0):
+        self.status = status
+        self.body = body
+        self.text = text
+        self.lines = lines
+        self.content_type = content_type
+        self.delay = delay
+        self.stall_after = stall_after
+        self.stall = stall
+
+
+class Model:
+    def __init__(self, name, family="qwen2", parameter_size="494.03M", revision=1, parent="", system="",
+                 template="{{ .Prompt }}", parameters=None, messages=None):
+        self.name = name
+        self.family = family
+        self.parameter_size = parameter_size
+        self.revision = revision
+        self.parent = parent
+        self.system = system
+        self.template = template
+        self.parameters = dict(parameters or {})
+        self.messages = list(messages or [])
+
+    @property
+    def manifest(self):
+        return json.dumps({"name": canonical(self.name), "revision": self.revision, "system": self.system,
+                           "template": self.template, "parameters": self.parameters,
+                           "messages": self.messages, "parent": self.parent}, sort_keys=True).encode()
+
+    @property
+    def digest(self):
+        return hashlib.sha256(self.manifest).hexdigest()
+
+    def details(self):
+        return {"parent_model": self.parent, "format": "gguf", "family": self.family, "families": [self.family],
+                "parameter_size": self.parameter_size, "quantization_level": "Q4_K_M"}
+
+    def tag_entry(self):
+        return {"name": self.name, "model": self.name, "modified_at": "2025-05-04T17:37:44.706015396-07:00",
+                "size": 397821319 + self.revision, "digest": self.digest, "details": self.details()}
+
+    def show(self):
+        return {"license": "Apache License 2.0", "modelfile": "FROM %s\n" % (self.parent or self.name),
+                "parameters": show_parameters(self.parameters), "template": self.template, "system": self.system,
+                "details": self.details(), "messages": self.messages, "model_info": {},
+                "tensors": [{"name": "token_embd.weight", "type": "Q4_K", "shape": [896, 151936]}],
+                "capabilities": ["completion"], "modified_at": "2025-05-04T17:37:44.706015396-07:00"}
+
+
+class FakeOllama:
+    def __init__(self):
+        self.local = {}      # canonical name -> Model
+        self.registry = {}   # canonical name -> Model a pull would fetch
+        self.requests = []   # (method, path, JSON body or None), in arrival order
+        self.headers = []    # the request headers, in the same order
+        self.scripted = {}   # (method, path) -> [Reply, ...], used before the default behaviour
+        self.version = "0.12.11"
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self._server.server_address[1]
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add_local(self, name, **kwargs):
+        self.local[canonical(name)] = Model(name, **kwargs)
+        return self.local[canonical(name)]
+
+    def add_remote(self, name, **kwargs):
+        self.registry[canonical(name)] = Model(name, **kwargs)
+        return self.registry[canonical(name)]
+
+    def script(self, method, path, *replies):
+        self.scripted.setdefault((method, path), []).extend(replies)
+
+    def calls(self):
+        """(method, path) of each request, the form most assertions need."""
+        return [(method, path) for method, path, _body in self.requests]
+
+    # The default behaviour of each route, per the reference.
+
+    def route(self, method, path, body):
+        with self._lock:
+            queue = self.scripted.get((method, path))
+            if queue:
+                return queue.pop(0)
+            handler = {
+                ("GET", "/api/version"): lambda b: Reply(body={"version": self.version}),
+                ("GET", "/api/tags"): lambda b: Reply(body={"models": [m.tag_entry() for m in self.local.values()]}),
+                ("GET", "/api/ps"): lambda b: Reply(body={"models": []}),
+                ("POST", "/api/show"): self._show,
+                ("DELETE", "/api/delete"): self._delete,
+                ("POST", "/api/pull"): self._pull,
+                ("POST", "/api/create"): self._create,
+                ("POST", "/api/generate"): self._generate,
+                ("POST", "/api/chat"): self._generate,
+            }.get((method, path))
+            if handler is None:
+                return Reply(404, text="404 page not found", content_type="text/plain")
+            if body is None and method != "GET":
+                return Reply(400, body={"error": "missing request body"})
+            return handler(body)
+
+    def _show(self, body):
+        name = body.get("model") or body.get("name") or ""
+        if not name:
+            return Reply(400, body={"error": "model is required"})
+        model = self.local.get(canonical(name))
+        if model is None:
+            return Reply(404, body={"error": "model '%s' not found" % name})
+        return Reply(body=model.show())
+
+    def _delete(self, body):
+        name = body.get("model") or body.get("name") or ""
+        if canonical(name) not in self.local:
+            return Reply(404, body={"error": "model '%s' not found" % name})
+        del self.local[canonical(name)]
+        return Reply(200, text="", content_type="")
+
+    def _pull(self, body):
+        name = body.get("model") or body.get("name") or ""
+        model = self.registry.get(canonical(name))
+        if model is None:
+            if body.get("stream", True):
+                return Reply(lines=[{"status": "pulling manifest"}, {"error": MISSING_MANIFEST}])
+            return Reply(500, body={"error": MISSING_MANIFEST})
+        self.local[canonical(name)] = Model(**vars(model))
+        short = model.digest[:12]
+        lines = [{"status": "pulling manifest"},
+                 {"status": "pulling %s" % short, "digest": "sha256:" + model.digest, "total": 397821319},
+                 {"status": "pulling %s" % short, "digest": "sha256:" + model.digest, "total": 397821319,
+                  "completed": 397821319},
+                 {"status": "verifying sha256 digest"}, {"status": "writing manifest"}, {"status": "success"}]
+        return Reply(lines=lines) if body.get("stream", True) else Reply(body={"status": "success"})
+
+    def _create(self, body):
+        name = body.get("model") or ""
+        base_name = body.get("from")
+        if not base_name:
+            return Reply(400, body={"error": "neither 'from' or 'files' was specified"})
+        base = self.local.get(canonical(base_name))
+        if base is None:
+            return Reply(lines=[{"status": "pulling manifest"}, {"error": MISSING_MANIFEST}])
+        params = dict(base.parameters)
+        params.update(body.get("parameters") or {})
+        self.local[canonical(name)] = Model(
+            name, family=base.family, parameter_size=base.parameter_size, parent=base.name,
+            system=body.get("system", base.system), template=body.get("template", base.template),
+            parameters=params, messages=body.get("messages", base.messages))
+        return Reply(lines=[{"status": "using existing layer sha256:%s" % base.digest},
+                            {"status": "writing manifest"}, {"status": "success"}])
+
+    def _generate(self, body):
+        name = body.get("model") or ""
+        if canonical(name) not in self.local:
+            return Reply(404, body={"error": "model '%s' not found" % name})
+        chat = "messages" in body
+        words = ["Hello", " there", "."]
+        final = {"model": name, "created_at": "2025-05-10T15:06:48.639712648Z", "done": True, "done_reason": "stop",
+                 "total_duration": 900000000, "load_duration": 100000000, "prompt_eval_count": 12,
+                 "prompt_eval_duration": 50000000, "eval_count": 30, "eval_duration": 600000000}
+        lines = []
+        for word in words:
+            piece = {"model": name, "created_at": final["created_at"], "done": False}
+            piece.update({"message": {"role": "assistant", "content": word}} if chat else {"response": word})
+            lines.append(piece)
+        final.update({"message": {"role": "assistant", "content": ""}} if chat else {"response": ""})
+        return Reply(lines=lines + [final])
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode("utf-8", "replace")
+                fake.requests.append((self.command, self.path, body))
+                fake.headers.append(dict(self.headers))
+                reply = fake.route(self.command, self.path, body)
+                try:
+                    self._send(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a time-out test); nothing to tell it
+
+            def _send(self, reply):
+                pause(reply.delay)
+                self.send_response(reply.status)
+                if reply.lines is not None:
+                    self.send_header("Content-Type", reply.content_type or NDJSON)
+                    self.end_headers()
+                    for count, line in enumerate(reply.lines):
+                        if reply.stall_after is not None and count == reply.stall_after:
+                            pause(reply.stall)
+                        self.wfile.write((line if isinstance(line, str) else json.dumps(line)).encode() + b"\n")
+                        self.wfile.flush()
+                    return
+                payload = reply.text.encode() if reply.text is not None else json.dumps(reply.body).encode()
+                content_type = reply.content_type if reply.content_type is not None else JSON
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_DELETE = do_HEAD = _serve
+
+        return Handler
