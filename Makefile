@@ -22,6 +22,7 @@ lint: venv
 	ansible-lint
 
 sanity: venv
+	command -v shellcheck >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck
 	tests/sanity/run.sh
 
 units: venv
@@ -33,7 +34,7 @@ lab: venv
 lab-down:
 	lab/bin/lab down
 
-contract: venv
+contract: lab
 	pytest -q tests/contract
 
 lab-check: lab
@@ -44,7 +45,7 @@ molecule: lab
 	molecule test --scenario-name podman
 
 test: venv
-	tests/run_all.sh lint sanity units contract lab-check molecule
+	tests/run_all.sh lint sanity units lab contract lab-check molecule
 
 demo: venv
 	lab/bin/demo
