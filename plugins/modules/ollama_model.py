@@ -16,8 +16,14 @@ description:
   - With O(from), makes a custom model (a base model with its own system prompt, template, parameters or messages)
     through Ollama's C(/api/create), and re-creates it only when what was asked differs from what the server has.
   - A no-op run sends one request, C(GET /api/tags); a custom model adds one C(POST /api/show).
+  - With O(source), the model comes from a mirror (a private OCI registry) instead of Ollama's own pull; the module
+    fetches the manifest and the blobs itself over the OCI distribution API, verifies every sha256, writes the blobs and
+    then the manifest into O(models_dir), and checks that Ollama lists the model with the mirror's digest. Ollama reads
+    manifests on every request, so it needs no restart. This works with stock registries (CNCF distribution, Harbor,
+    Zot), from which Ollama's own client cannot fetch blobs.
 extends_documentation_fragment:
   - llmops.ollama.api
+  - llmops.ollama.registry.models_dir
   - llmops.ollama.attributes
   - llmops.ollama.attributes.actiongroup_ollama
 attributes:
@@ -27,12 +33,16 @@ attributes:
       - Check mode sends only reads (C(GET /api/tags), C(POST /api/show)) and predicts the change.
       - With O(state=latest), a model that is present is reported as changed, because only a pull can tell
         whether the registry has a newer digest.
+      - With O(source), check mode also reads the mirror's manifest (C(GET)), so it predicts O(state=latest) exactly
+        and fails when the mirror lacks the model; it fetches no blob and writes nothing.
   diff_mode:
     support: full
   idempotent:
     support: partial
     details:
       - O(state=latest) pulls on every run; it reports a change only when the model's digest moved.
+      - With O(source), O(state=latest) reads the mirror's manifest on every run and fetches only when its digest
+        differs from the local one.
 options:
   name:
     description:
@@ -64,6 +74,22 @@ options:
       - Pull from a plain-HTTP registry. Ollama's C(insecure) means plain HTTP, not skipping TLS verification.
     type: bool
     default: false
+  source:
+    description:
+      - Base URL of a mirror to fetch the model from instead of letting Ollama pull it, for example
+        V(http://10.213.0.3:5000), an OCI distribution registry filled by M(llmops.ollama.ollama_mirror_push).
+      - The model C([host/]namespace/model:tag) is fetched from the repository C(<namespace>/<model>) (in lower case)
+        with the tag C(<tag>), so V(qwen2.5:0.5b) comes from C(library/qwen2.5:0.5b), and is written under its own
+        name in O(models_dir) (C(manifests/registry.ollama.ai/library/qwen2.5/0.5b)).
+      - Plain HTTP only when the URL says V(http://). O(timeout) and O(validate_certs) apply to the mirror too;
+        O(headers) are not sent to it.
+      - Blobs already in O(models_dir) are not fetched again; a broken transfer resumes from its C(-partial) file,
+        in the same run and in the next one; a blob whose sha256 is wrong fails the task and is removed, and no
+        manifest is written, so Ollama never lists a half model.
+      - A mirror without the model fails, naming the mirror, repository, tag and HTTP status.
+      - Not with O(from) or O(insecure); not with O(state=absent).
+      - The module must run on the Ollama host itself (not delegated), since it writes into O(models_dir) there.
+    type: str
   pull_timeout:
     description:
       - Seconds a pull or create may go without sending a progress line before it is abandoned.
@@ -111,6 +137,7 @@ notes:
 seealso:
   - module: llmops.ollama.ollama_model_info
   - module: llmops.ollama.ollama_generate
+  - module: llmops.ollama.ollama_mirror_push
 """
 
 EXAMPLES = r"""
@@ -128,6 +155,11 @@ EXAMPLES = r"""
     name: registry.example.com:5000/library/qwen:14b
     insecure: true
     digest: sha256:a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72
+
+- name: Fetch a model from the fleet's mirror instead of the internet
+  llmops.ollama.ollama_model:
+    name: qwen2.5:0.5b
+    source: http://10.213.0.3:5000
 
 - name: A support bot with its own system prompt
   llmops.ollama.ollama_model:
@@ -188,6 +220,38 @@ actions:
   type: list
   elements: str
   sample: ["pull qwen2.5:0.5b", "create support-bot:latest"]
+transfer:
+  description:
+    - With O(source), what came (or, in check mode, would come) from the mirror.
+  returned: when O(source) is set and the model was fetched or would be fetched
+  type: dict
+  contains:
+    mirror:
+      description: The mirror URL.
+      type: str
+      sample: http://10.213.0.3:5000
+    repository:
+      description: The mirror repository and tag.
+      type: str
+      sample: library/qwen2.5:0.5b
+    blobs_fetched:
+      description: How many blobs were fetched (or would be).
+      type: int
+      sample: 3
+    blobs_present:
+      description: How many blobs of the model were already in O(models_dir).
+      type: int
+      sample: 0
+    bytes_fetched:
+      description: Bytes received from the mirror (in check mode, the bytes that would be fetched).
+      type: int
+      sample: 397821319
+    bytes_resumed:
+      description: Bytes kept from partial files of an earlier, broken transfer.
+      type: int
+      sample: 0
+  sample: {"mirror": "http://10.213.0.3:5000", "repository": "library/qwen2.5:0.5b", "blobs_fetched": 3,
+           "blobs_present": 0, "bytes_fetched": 397821319, "bytes_resumed": 0}
 changed_fields:
   description: For a custom model that existed, the fields that differed and made it be re-created.
   returned: when a custom model was re-created
@@ -202,6 +266,9 @@ from ansible_collections.llmops.ollama.plugins.module_utils import _custom_model
 from ansible_collections.llmops.ollama.plugins.module_utils._common import (
     COMMON_ARGS, InvalidOption, client_from_params, fail_api)
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
+from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import Manifest, ModelsDir, ModelsDirError
+from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import (
+    InvalidMirror, RegistryClient, mirror_url, repository_of)
 
 
 def _state_view(entry):
@@ -211,9 +278,10 @@ def _state_view(entry):
 
 
 class ModelManager:
-    def __init__(self, module, client, name):
+    def __init__(self, module, client, name, mirror=None):
         self.module = module
         self.client = client
+        self.mirror = mirror
         self.name = name
         self.params = module.params
         self.check_mode = module.check_mode
@@ -228,6 +296,8 @@ class ModelManager:
             self.absent(entry)
         elif self.params["from"] is not None:
             self.custom(entry, models)
+        elif self.mirror is not None:
+            self.mirrored(entry)
         else:
             self.pulled(entry)
         self.result["actions"] = self.actions
@@ -272,17 +342,24 @@ class ModelManager:
             msg="%s has digest %s on the server, but digest pins %s" % (self.name.shortest(), have, self.pin),
             model=self.name.shortest(), digest=have, expected_digest=self.pin, actions=self.actions, changed=changed)
 
+    def _keeps(self, before):
+        """True when the model on the server already satisfies state and pin (nothing to fetch);
+        fails for state=present with another digest than the pin."""
+        if before is None:
+            return False
+        pin_holds = self.pin is None or before.get("digest") == self.pin
+        # A satisfied pin makes latest a no-op too: the registry cannot offer anything better.
+        if pin_holds and (self.params["state"] == "present" or self.pin is not None):
+            self._diff(_state_view(before), _state_view(before))
+            self.result["model"] = before
+            return True
+        if not pin_holds and self.params["state"] == "present":
+            self._pin_mismatch(before.get("digest"))
+        return False
+
     def pulled(self, before):
-        state = self.params["state"]
-        if before is not None:
-            pin_holds = self.pin is None or before.get("digest") == self.pin
-            # A satisfied pin makes latest a no-op too: the registry cannot offer anything better.
-            if pin_holds and (state == "present" or self.pin is not None):
-                self._diff(_state_view(before), _state_view(before))
-                self.result["model"] = before
-                return
-            if not pin_holds and state == "present":
-                self._pin_mismatch(before.get("digest"))
+        if self._keeps(before):
+            return
         self._pull(self.name)
         if self.check_mode:
             self.result["changed"] = True
@@ -295,6 +372,56 @@ class ModelManager:
         self._diff(_state_view(before), _state_view(after))
         if self.pin is not None and after.get("digest") != self.pin:
             self._pin_mismatch(after.get("digest"), changed=self.result["changed"])
+
+    def mirrored(self, before):
+        """Fetch the model from the mirror into models_dir: blobs (verified), then the manifest."""
+        if self._keeps(before):
+            return
+        models_dir = ModelsDir(self.params["models_dir"])
+        models_dir.check_exists()
+        repository = repository_of(self.name)
+        label = "%s:%s" % (repository, self.name.tag)
+        raw, _media_type = self.mirror.require_manifest(repository, self.name.tag)
+        manifest = Manifest(raw, self.mirror.url("/v2/%s/manifests/%s" % (repository, self.name.tag)))
+        if self.pin is not None and manifest.digest != self.pin:
+            self.module.fail_json(
+                msg="the mirror %s has %s with digest %s, but digest pins %s"
+                    % (self.mirror.base_url, label, manifest.digest, self.pin),
+                model=self.name.shortest(), digest=manifest.digest, expected_digest=self.pin, actions=self.actions,
+                changed=False)
+        if before is not None and before.get("digest") == manifest.digest:
+            self._diff(_state_view(before), _state_view(before))
+            self.result["model"] = before
+            return
+        missing = models_dir.missing_blobs(manifest)
+        transfer = {"mirror": self.mirror.base_url, "repository": label, "blobs_fetched": len(missing),
+                    "blobs_present": len(manifest.blobs) - len(missing), "bytes_fetched": 0, "bytes_resumed": 0}
+        self.result["transfer"] = transfer
+        self.actions.append("fetch %s from %s/%s" % (self.name.shortest(), self.mirror.base_url, label))
+        self.result["changed"] = True
+        if self.check_mode:
+            transfer["bytes_fetched"] = sum(blob.size for blob in missing)
+            self._diff(_state_view(before), {"state": "present", "digest": manifest.digest})
+            self.result["model"] = before or {}
+            return
+        models_dir.ensure_dirs()
+        models_dir.check_space(missing)
+        for blob in missing:
+            received, resumed = self.mirror.download_blob(repository, blob.digest, blob.size,
+                                                          models_dir.partial_path(blob.digest))
+            models_dir.install_blob(blob)
+            transfer["bytes_fetched"] += received
+            transfer["bytes_resumed"] += resumed
+        path = models_dir.write_manifest(self.name, manifest)
+        after = _model_name.find(self.name, self.client.tags())
+        if after is None or after.get("digest") != manifest.digest:
+            raise ModelsDirError(
+                "wrote %s (digest %s) to %s, but Ollama at %s lists %s; is models_dir the directory this server "
+                "reads its models from (OLLAMA_MODELS)?" % (
+                    self.name.shortest(), manifest.digest, path, self.client.api_url,
+                    "it with digest %s" % after.get("digest") if after is not None else "no such model"))
+        self.result["model"] = after
+        self._diff(_state_view(before), _state_view(after))
 
     def custom(self, entry, models):
         desired = _custom_model.desired_from_params(self.params)
@@ -336,6 +463,8 @@ def argument_spec():
         "digest": {"type": "str"},
         "insecure": {"type": "bool", "default": False},
         "pull_timeout": {"type": "int", "default": 600},
+        "source": {"type": "str"},
+        "models_dir": {"type": "path", "default": "/var/lib/ollama/models"},
         "from": {"type": "str"},
         "system": {"type": "str"},
         "template": {"type": "str"},
@@ -364,6 +493,13 @@ def check_combinations(params):
     if params["state"] == "latest" and custom:
         raise InvalidOption("state=latest applies to models pulled from a registry; a custom model (from=%r) "
                             "uses state=present" % params["from"])
+    if params["source"] is not None:
+        given = [f for f in ("from", "insecure") if params[f]]
+        if params["state"] == "absent":
+            given.append("state=absent")
+        if given:
+            raise InvalidOption("source=%r fetches a model from a mirror; it does not go with %s"
+                                % (params["source"], ", ".join(given)))
     if params["pull_timeout"] <= 0:
         raise InvalidOption("pull_timeout: %r must be a positive number of seconds" % params["pull_timeout"])
 
@@ -384,13 +520,22 @@ def main():
             params["digest"] = _model_name.normalize_digest(params["digest"])
         check_combinations(params)
         client = client_from_params(params)
-    except (_model_name.InvalidName, InvalidOption) as e:
+        mirror = None
+        if params["source"] is not None:
+            mirror = RegistryClient(mirror_url(params["source"], "source"), params["timeout"],
+                                    validate_certs=params["validate_certs"])
+    except (_model_name.InvalidName, InvalidOption, InvalidMirror) as e:
         module.fail_json(msg=str(e))
 
+    facts = {"model": name.shortest(), "api_url": client.api_url}
+    if mirror is not None:
+        facts["source"] = mirror.base_url
     try:
-        result = ModelManager(module, client, name).run()
+        result = ModelManager(module, client, name, mirror).run()
     except ApiError as e:
-        fail_api(module, e, model=name.shortest(), api_url=client.api_url)
+        fail_api(module, e, **facts)
+    except (ModelsDirError, OSError) as e:
+        module.fail_json(msg="fetching %s from %s failed: %s" % (name.shortest(), params["source"], e), **facts)
     module.exit_json(**result)
 
 

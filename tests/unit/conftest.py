@@ -31,3 +31,11 @@ def fake():
     from ansible_collections.llmops.ollama.tests.unit.plugins.fake_ollama import FakeOllama
     with FakeOllama() as server:
         yield server
+
+
+@pytest.fixture
+def registry():
+    """A started OCI registry look-alike; see tests/unit/plugins/fake_registry.py."""
+    from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import FakeRegistry
+    with FakeRegistry() as server:
+        yield server

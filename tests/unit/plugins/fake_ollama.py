@@ -11,8 +11,10 @@ inject faults (stalls, broken streams, 503, non-JSON bodies).
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import os
 import threading
 from time import sleep as pause  # bound at import: tests may patch time.sleep for the client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,6 +117,7 @@ class FakeOllama:
         self.headers = []    # the request headers, in the same order
         self.scripted = {}   # (method, path) -> [Reply, ...], used before the default behaviour
         self.version = "0.12.11"
+        self.models_dir = None  # when set, /api/tags also lists the models on disk there, as Ollama does
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -147,6 +150,25 @@ class FakeOllama:
         """(method, path) of each request, the form most assertions need."""
         return [(method, path) for method, path, _body in self.requests]
 
+    def disk_models(self):
+        """/api/tags entries for the manifests under models_dir (manifests/*/*/*/*, re-read every time):
+        the digest is the sha256 of the manifest bytes, the size the sum of the sizes it lists."""
+        entries = []
+        for path in sorted(glob.glob(os.path.join(self.models_dir or "/nonexistent", "manifests", "*", "*", "*", "*"))):
+            host, namespace, model, tag = path.split(os.sep)[-4:]
+            with open(path, "rb") as handle:
+                raw = handle.read()
+            manifest = json.loads(raw)
+            if host == "registry.ollama.ai":
+                name = "%s:%s" % (model, tag) if namespace == "library" else "%s/%s:%s" % (namespace, model, tag)
+            else:
+                name = "%s/%s/%s:%s" % (host, namespace, model, tag)
+            size = sum(layer["size"] for layer in [manifest["config"]] + manifest["layers"])
+            entries.append({"name": name, "model": name, "modified_at": "2025-05-04T17:37:44.706015396-07:00",
+                            "size": size, "digest": hashlib.sha256(raw).hexdigest(),
+                            "details": {"format": "gguf", "family": "qwen2"}})
+        return entries
+
     # The default behaviour of each route, per the reference.
 
     def route(self, method, path, body):
@@ -156,7 +178,8 @@ class FakeOllama:
                 return queue.pop(0)
             handler = {
                 ("GET", "/api/version"): lambda b: Reply(body={"version": self.version}),
-                ("GET", "/api/tags"): lambda b: Reply(body={"models": [m.tag_entry() for m in self.local.values()]}),
+                ("GET", "/api/tags"): lambda b: Reply(body={"models": [m.tag_entry() for m in self.local.values()]
+                                                            + self.disk_models()}),
                 ("GET", "/api/ps"): lambda b: Reply(body={"models": []}),
                 ("POST", "/api/show"): self._show,
                 ("DELETE", "/api/delete"): self._delete,

@@ -1,0 +1,117 @@
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
+from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import Manifest, ModelsDir, ModelsDirError
+from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import install_local, sample_model, sha256
+
+QWEN = _model_name.parse("qwen2.5:0.5b")
+
+
+def test_paths_follow_ollamas_layout(tmp_path):
+    models = ModelsDir(str(tmp_path))
+    assert models.manifest_path(QWEN) == str(tmp_path / "manifests/registry.ollama.ai/library/qwen2.5/0.5b")
+    assert models.manifest_path(_model_name.parse("lab:5000/team/bot:v1")) == \
+        str(tmp_path / "manifests/lab:5000/team/bot/v1")
+    assert models.blob_path("ab" * 32) == str(tmp_path / "blobs" / ("sha256-" + "ab" * 32))
+    assert models.partial_path("ab" * 32) == str(tmp_path / "blobs" / ("sha256-" + "ab" * 32 + "-partial"))
+
+
+def test_read_manifest_matches_existing_names_ignoring_case(tmp_path):
+    raw, blobs = sample_model()
+    install_local(str(tmp_path), ["registry.ollama.ai", "library", "Qwen2.5", "0.5B"], raw, blobs)
+    manifest = ModelsDir(str(tmp_path)).read_manifest(QWEN)
+    assert manifest.raw == raw
+    assert manifest.digest == sha256(raw)
+    assert [b.digest for b in manifest.blobs] == list(blobs)
+    assert manifest.size == sum(len(d) for d in blobs.values())
+    assert ModelsDir(str(tmp_path)).manifest_path(QWEN).endswith("/Qwen2.5/0.5B")
+
+
+def test_read_manifest_of_a_missing_model_is_none(tmp_path):
+    assert ModelsDir(str(tmp_path)).read_manifest(QWEN) is None
+
+
+@pytest.mark.parametrize("digest", ["sha256:../../etc/passwd", "sha256:" + "A" * 64, "md5:" + "a" * 32, None])
+def test_a_manifest_naming_a_bad_digest_is_refused(digest):
+    raw = json.dumps({"layers": [{"digest": digest, "size": 3}]}).encode()
+    with pytest.raises(ModelsDirError, match="names a blob with digest"):
+        Manifest(raw, "http://mirror")
+
+
+def test_a_manifest_that_is_not_json_is_refused():
+    with pytest.raises(ModelsDirError, match="the manifest from http://mirror is not JSON"):
+        Manifest(b"<html>", "http://mirror")
+
+
+def test_write_manifest_refuses_while_blobs_are_missing(tmp_path):
+    raw, blobs = sample_model()
+    models = ModelsDir(str(tmp_path))
+    models.ensure_dirs()
+    with pytest.raises(ModelsDirError, match="blobs missing"):
+        models.write_manifest(QWEN, Manifest(raw, "test"))
+    assert not os.path.exists(models.manifest_path(QWEN))
+
+
+def test_blobs_then_manifest_with_ollamas_modes_and_no_temporary_file_left(tmp_path):
+    raw, blobs = sample_model()
+    models = ModelsDir(str(tmp_path))
+    models.ensure_dirs()
+    manifest = Manifest(raw, "test")
+    for blob in manifest.blobs:
+        with open(models.partial_path(blob.digest), "wb") as out:
+            out.write(blobs[blob.digest])
+        os.chmod(models.partial_path(blob.digest), 0o600)
+        models.install_blob(blob)
+        assert stat.S_IMODE(os.stat(models.blob_path(blob.digest)).st_mode) == 0o644
+    assert models.missing_blobs(manifest) == []
+    path = models.write_manifest(QWEN, manifest)
+    with open(path, "rb") as handle:
+        assert handle.read() == raw
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    assert sorted(os.listdir(tmp_path / "manifests/registry.ollama.ai/library")) == ["qwen2.5"]
+    assert sorted(os.listdir(tmp_path / "blobs")) == sorted("sha256-" + d for d in blobs)
+
+
+def test_a_blob_of_the_wrong_size_counts_as_missing(tmp_path):
+    raw, blobs = sample_model()
+    install_local(str(tmp_path), list(QWEN), raw, blobs)
+    models = ModelsDir(str(tmp_path))
+    manifest = models.read_manifest(QWEN)
+    victim = manifest.blobs[1]
+    with open(models.blob_path(victim.digest), "ab") as out:
+        out.write(b"x")
+    assert [b.digest for b in models.missing_blobs(manifest)] == [victim.digest]
+
+
+def test_check_exists_names_the_directory(tmp_path):
+    with pytest.raises(ModelsDirError, match="models_dir %s does not exist" % (tmp_path / "nope")):
+        ModelsDir(str(tmp_path / "nope")).check_exists()
+
+
+def test_check_space_counts_partial_bytes(tmp_path, monkeypatch):
+    raw, _blobs = sample_model(body_size=1000)
+    models = ModelsDir(str(tmp_path))
+    models.ensure_dirs()
+    manifest = Manifest(raw, "test")
+    body = max(manifest.blobs, key=lambda b: b.size)
+    need = manifest.size
+
+    class Usage:
+        free = need - 1
+
+    monkeypatch.setattr("shutil.disk_usage", lambda path: Usage)
+    with pytest.raises(ModelsDirError, match="has %d bytes free; the missing blobs need %d more" % (need - 1, need)):
+        models.check_space(manifest.blobs)
+    with open(models.partial_path(body.digest), "wb") as out:
+        out.write(b"\0" * 10)
+    models.check_space(manifest.blobs)

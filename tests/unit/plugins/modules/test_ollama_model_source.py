@@ -1,0 +1,222 @@
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""ollama_model with source: the model comes from a mirror (the registry fake) into a models
+directory that the Ollama fake lists, as Ollama does."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.llmops.ollama.plugins.modules import ollama_mirror_push, ollama_model
+from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import install_local, sample_model, sha256
+from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
+
+QWEN = "qwen2.5:0.5b"
+REPO = "library/qwen2.5"
+QWEN_PATH = "manifests/registry.ollama.ai/library/qwen2.5/0.5b"
+TAGS = ("GET", "/api/tags")
+MANIFEST_GET = ("GET", "/v2/library/qwen2.5/manifests/0.5b")
+
+
+@pytest.fixture
+def models_dir(fake, tmp_path):
+    fake.models_dir = str(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def mirrored(registry):
+    raw, blobs = sample_model()
+    registry.add_model(REPO, "0.5b", raw, blobs)
+    return raw, blobs
+
+
+def run(fake, registry, models_dir, check_mode=False, diff=False, **args):
+    args.setdefault("name", QWEN)
+    args.setdefault("api_url", fake.url)
+    args.setdefault("source", registry.url)
+    args.setdefault("models_dir", str(models_dir))
+    return run_module(ollama_model, args, check_mode=check_mode, diff=diff)
+
+
+def disk_files(models_dir):
+    return sorted(os.path.relpath(os.path.join(d, f), str(models_dir))
+                  for d, _dirs, files in os.walk(str(models_dir)) for f in files)
+
+
+def test_a_missing_model_is_fetched_from_the_mirror_and_listed(fake, registry, models_dir, mirrored):
+    raw, blobs = mirrored
+    result = run(fake, registry, models_dir, diff=True)
+    assert result["changed"] is True
+    assert result["model"]["name"] == QWEN
+    assert result["model"]["digest"] == sha256(raw)
+    assert result["actions"] == ["fetch qwen2.5:0.5b from %s/library/qwen2.5:0.5b" % registry.url]
+    assert result["transfer"] == {"mirror": registry.url, "repository": "library/qwen2.5:0.5b",
+                                  "blobs_fetched": 3, "blobs_present": 0,
+                                  "bytes_fetched": sum(len(d) for d in blobs.values()), "bytes_resumed": 0}
+    assert result["diff"] == {"before": {"name": QWEN, "state": "absent"},
+                              "after": {"name": QWEN, "state": "present", "digest": sha256(raw)}}
+    assert fake.calls() == [TAGS, TAGS]  # no pull: Ollama only lists
+    assert registry.calls()[0] == MANIFEST_GET
+    assert sorted(p for m, p in registry.calls() if m == "GET")[:3] == sorted(
+        "/v2/library/qwen2.5/blobs/sha256:" + d for d in blobs)
+    assert disk_files(models_dir) == sorted(["blobs/sha256-" + d for d in blobs] + [QWEN_PATH])
+    assert (models_dir / QWEN_PATH).read_bytes() == raw
+
+
+def test_present_and_fetched_sends_one_read_and_nothing_to_the_mirror(fake, registry, models_dir, mirrored):
+    run(fake, registry, models_dir)
+    fake.requests.clear()
+    registry.requests.clear()
+    result = run(fake, registry, models_dir)
+    assert result["changed"] is False
+    assert fake.calls() == [TAGS]
+    assert registry.requests == []
+
+
+def test_the_model_pulled_once_then_pushed_reaches_the_next_host(fake, registry, tmp_path):
+    # host 1 has the model (Ollama pulled it); it fills the mirror; host 2 fetches from the mirror
+    raw, blobs = sample_model(seed="fleet")
+    host1 = tmp_path / "host1"
+    host2 = tmp_path / "host2"
+    host2.mkdir()
+    install_local(str(host1), QWEN_PATH.split("/")[1:], raw, blobs)
+    pushed = run_module(ollama_mirror_push, {"name": QWEN, "mirror": registry.url, "models_dir": str(host1)})
+    assert pushed["changed"] is True
+    fake.models_dir = str(host2)
+    result = run(fake, registry, host2)
+    assert result["changed"] is True and result["model"]["digest"] == sha256(raw) == pushed["digest"]
+    assert disk_files(host2) == disk_files(host1)
+
+
+def test_latest_fetches_only_when_the_mirror_digest_moved(fake, registry, models_dir, mirrored):
+    run(fake, registry, models_dir)
+    registry.requests.clear()
+    result = run(fake, registry, models_dir, state="latest")
+    assert result["changed"] is False
+    assert registry.calls() == [MANIFEST_GET]
+
+    new_raw, new_blobs = sample_model(seed="newer")
+    registry.add_model(REPO, "0.5b", new_raw, new_blobs)
+    registry.requests.clear()
+    result = run(fake, registry, models_dir, state="latest", diff=True)
+    assert result["changed"] is True
+    assert result["model"]["digest"] == sha256(new_raw)
+    assert result["diff"]["before"]["digest"] == sha256(mirrored[0])
+    assert (models_dir / QWEN_PATH).read_bytes() == new_raw
+
+
+def test_blobs_already_on_disk_are_not_fetched(fake, registry, models_dir, mirrored):
+    raw, blobs = mirrored
+    # another model sharing the config and template blobs, but not the body
+    install_local(str(models_dir), ["registry.ollama.ai", "library", "other", "latest"], raw, blobs)
+    os.remove(str(models_dir / "manifests/registry.ollama.ai/library/other/latest"))
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    os.remove(str(models_dir / ("blobs/sha256-" + body)))
+    result = run(fake, registry, models_dir)
+    assert result["transfer"]["blobs_fetched"] == 1 and result["transfer"]["blobs_present"] == 2
+    assert registry.blob_gets() == ["/v2/library/qwen2.5/blobs/sha256:" + body]
+
+
+def test_check_mode_reads_the_mirror_manifest_only(fake, registry, models_dir, mirrored):
+    raw, blobs = mirrored
+    result = run(fake, registry, models_dir, check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert result["transfer"]["bytes_fetched"] == sum(len(d) for d in blobs.values())
+    assert result["diff"]["after"] == {"name": QWEN, "state": "present", "digest": sha256(raw)}
+    assert registry.calls() == [MANIFEST_GET]
+    assert fake.calls() == [TAGS]
+    assert disk_files(models_dir) == []
+
+
+def test_a_mirror_without_the_model_fails_naming_mirror_repository_tag_and_status(fake, registry, models_dir):
+    result = run(fake, registry, models_dir, name="qwen:14b")
+    assert result["failed"] is True
+    assert result["msg"] == ("the mirror %s has no library/qwen:14b: GET %s/v2/library/qwen/manifests/14b answered "
+                             "HTTP 404: NAME_UNKNOWN: repository name not known to registry" % (registry.url, registry.url))
+    assert result["status"] == 404
+    assert result["source"] == registry.url
+    assert disk_files(models_dir) == []
+
+
+def test_a_corrupted_blob_fails_and_no_model_is_listed(fake, registry, models_dir, mirrored):
+    raw, blobs = mirrored
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    registry.corrupt.add(body)
+    result = run(fake, registry, models_dir)
+    assert result["failed"] is True
+    assert "/v2/library/qwen2.5/blobs/sha256:%s: the %d bytes received have the sha256" % (body, len(blobs[body])) \
+        in result["msg"]
+    assert "the file was removed" in result["msg"]
+    assert not os.path.exists(str(models_dir / QWEN_PATH))
+    assert "blobs/sha256-%s" % body not in disk_files(models_dir)
+    assert "blobs/sha256-%s-partial" % body not in disk_files(models_dir)
+    assert fake.disk_models() == []
+
+
+def test_a_transfer_broken_on_every_attempt_resumes_in_the_next_run(fake, registry, models_dir, mirrored):
+    raw, blobs = mirrored
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    registry.drops[body] = [50000, 50000, 50000]
+    result = run(fake, registry, models_dir)
+    assert result["failed"] is True
+    assert "the connection closed after 150000 of %d bytes" % len(blobs[body]) in result["msg"]
+    assert fake.disk_models() == []
+    assert os.path.getsize(str(models_dir / ("blobs/sha256-%s-partial" % body))) == 150000
+
+    before = registry.sent[body]
+    result = run(fake, registry, models_dir)
+    assert result["changed"] is True
+    assert result["transfer"]["bytes_resumed"] == 150000
+    assert registry.sent[body] - before == len(blobs[body]) - 150000
+    assert result["model"]["digest"] == sha256(raw)
+    assert "blobs/sha256-%s-partial" % body not in disk_files(models_dir)
+
+
+def test_digest_pin_is_checked_against_the_mirror_before_any_blob(fake, registry, models_dir, mirrored):
+    result = run(fake, registry, models_dir, digest="b" * 64)
+    assert result["failed"] is True
+    assert result["msg"] == "the mirror %s has library/qwen2.5:0.5b with digest %s, but digest pins %s" % (
+        registry.url, sha256(mirrored[0]), "b" * 64)
+    assert registry.calls() == [MANIFEST_GET]
+    assert result["changed"] is False
+
+
+def test_digest_pin_that_matches_the_mirror(fake, registry, models_dir, mirrored):
+    result = run(fake, registry, models_dir, digest="sha256:" + sha256(mirrored[0]))
+    assert result["changed"] is True
+    assert result["model"]["digest"] == sha256(mirrored[0])
+
+
+def test_a_models_dir_ollama_does_not_read_is_reported(fake, registry, tmp_path, mirrored):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    fake.models_dir = str(tmp_path / "what-ollama-reads")
+    result = run(fake, registry, elsewhere)
+    assert result["failed"] is True
+    assert "but Ollama at %s lists no such model; is models_dir the directory this server reads" % fake.url \
+        in result["msg"]
+
+
+def test_a_missing_models_dir_fails_before_any_request_to_the_mirror(fake, registry, tmp_path, mirrored):
+    result = run(fake, registry, tmp_path / "nope")
+    assert result["failed"] is True
+    assert "models_dir %s does not exist" % (tmp_path / "nope") in result["msg"]
+    assert registry.requests == []
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ({"source": "10.0.0.3:5000"}, "source: '10.0.0.3:5000' is not a registry URL"),
+    ({"insecure": True}, "does not go with insecure"),
+    ({"state": "absent"}, "does not go with state=absent"),
+    ({"name": "bot", "from": "qwen"}, "does not go with from"),
+])
+def test_source_combinations_that_make_no_sense(fake, registry, models_dir, args, fragment):
+    result = run(fake, registry, models_dir, **args)
+    assert result["failed"] is True
+    assert fragment in result["msg"]
+    assert fake.requests == [] and registry.requests == []
