@@ -26,7 +26,7 @@ sanity: venv
 	tests/sanity/run.sh
 
 units: venv
-	pytest -q tests/unit tests/roles
+	pytest -q tests/unit tests/roles/test_argument_specs.py
 
 lab: venv
 	lab/bin/lab up
@@ -43,6 +43,7 @@ lab-check: lab
 molecule: lab
 	molecule test --scenario-name default
 	molecule test --scenario-name podman
+	pytest -q tests/roles/test_preflight_refusals.py
 
 test: venv
 	tests/run_all.sh lint sanity units lab contract lab-check molecule

@@ -1,0 +1,218 @@
+"""What a converged lab host must show (issue 4, must-show 1), for the Docker and Podman scenarios.
+
+The host is the lab host container, reached with testinfra's docker backend. The lab registry
+(127.0.0.1:5000 from the build machine) tells which digests the models must have, and its access
+log tells whether a re-run pulled anything. The mutating tests (container removed, image tag
+changed) run last, in file order, and re-run site.yml with molecule's own inventory.
+"""
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import testinfra
+import yaml
+
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
+INVENTORY_DIR = os.path.dirname(os.environ.get("MOLECULE_INVENTORY_FILE", "/nonexistent/x"))
+LAB_HOST = os.environ.get("LLMOPS_LAB_HOST", "llmops-molecule-default")
+ENGINE = os.environ.get("LLMOPS_ENGINE", "docker")
+REGISTRY = "http://127.0.0.1:5000"
+REGISTRY_CONTAINER = "llmops-lab-registry"
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+with open(os.path.join(PROJECT, "lab/inventory/group_vars/llm_servers.yml"), encoding="utf-8") as fh:
+    LAB_VARS = yaml.safe_load(fh)
+MODELS = [m["name"] for m in LAB_VARS["ollama_models_list"]]
+with open(os.path.join(PROJECT, "lab/versions.env"), encoding="utf-8") as fh:
+    VERSIONS = dict(line.strip().split("=", 1) for line in fh if "=" in line and not line.startswith("#"))
+OLLAMA_TAGS = VERSIONS["OLLAMA_TAGS"].strip('"').split()
+
+
+@pytest.fixture(scope="module")
+def lab_host():
+    return testinfra.get_host("docker://" + LAB_HOST)
+
+
+def engine(lab_host, *args):
+    cmd = lab_host.run(" ".join([ENGINE] + [lab_host.backend.quote("%s", a) if " " in a else a for a in args]))
+    assert cmd.rc == 0, cmd.stderr
+    return cmd.stdout
+
+
+def inspect(lab_host, name):
+    return json.loads(engine(lab_host, "inspect", name))[0]
+
+
+def api(lab_host, path):
+    """GET on Ollama's API from the host itself (the only place it is published)."""
+    cmd = lab_host.run("python3 -c %s", "import sys,urllib.request;print(urllib.request.urlopen('http://127.0.0.1:11434%s').read().decode())" % path)
+    assert cmd.rc == 0, cmd.stderr
+    return json.loads(cmd.stdout)
+
+
+def tags(lab_host):
+    return {m["name"]: m["digest"] for m in api(lab_host, "/api/tags")["models"]}
+
+
+def registry_digest(name):
+    model, tag = name.split(":")
+    req = urllib.request.Request("%s/v2/library/%s/manifests/%s" % (REGISTRY, model, tag), method="HEAD",
+                                 headers={"Accept": MANIFEST_V2})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.headers["Docker-Content-Digest"].split(":", 1)[1]
+
+
+def lab_host_ip():
+    out = subprocess.run(["docker", "inspect", "-f", '{{(index .NetworkSettings.Networks "llmops-lab").IPAddress}}', LAB_HOST],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    assert out
+    return out
+
+
+def access_code(lab_host):
+    f = lab_host.file("/etc/llmops/lobechat-access-code")
+    assert f.mode == 0o600 and f.user == "root"
+    return f.content_string.strip()
+
+
+def lobechat(path, body=None, code=None):
+    headers = {"Content-Type": "application/json"}
+    if code is not None:
+        headers["X-Lobe-Chat-Access-Code"] = code
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://%s:3210%s" % (lab_host_ip(), path), data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def site(*extra):
+    """Run site.yml against the scenario's inventory; return (rc, output)."""
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, "build/collections"))
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY_DIR, os.path.join(PROJECT, "site.yml"), *extra],
+                          capture_output=True, text=True, env=env, cwd=PROJECT)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def recap_changed(output):
+    line = [ln for ln in output.splitlines() if ln.startswith(LAB_HOST) and "changed=" in ln][-1]
+    return int(line.split("changed=")[1].split()[0])
+
+
+def registry_blob_gets(since):
+    logs = subprocess.run(["docker", "logs", "--since", since, REGISTRY_CONTAINER], capture_output=True, text=True)
+    lines = (logs.stdout + logs.stderr).splitlines()
+    # Only this lab host's requests: other tests may use the registry at the same time.
+    return [ln for ln in lines if ln.startswith(lab_host_ip() + " ") and '"GET /v2/library/' in ln and "/blobs/" in ln]
+
+
+def wait_healthy(lab_host, name, timeout=90):
+    deadline = time.time() + timeout
+    while True:
+        state = inspect(lab_host, name)["State"]
+        health = state.get("Health", {}).get("Status") or state.get("Healthcheck", {}).get("Status")
+        if state["Status"] == "running" and health == "healthy":
+            return state
+        assert time.time() < deadline, "%s not healthy after %s s: %s" % (name, timeout, state)
+        time.sleep(2)
+
+
+@pytest.mark.parametrize("name", ["ollama", "lobechat"])
+def test_container_running_and_healthy(lab_host, name):
+    state = wait_healthy(lab_host, name)
+    assert state["Running"]
+    config = inspect(lab_host, name)
+    assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert "no-new-privileges" in " ".join(config["HostConfig"].get("SecurityOpt") or [])
+    assert not config["HostConfig"].get("Privileged")
+
+
+def test_ollama_published_on_loopback_only(lab_host):
+    bindings = inspect(lab_host, "ollama")["HostConfig"]["PortBindings"]
+    assert list(bindings) == ["11434/tcp"]
+    assert [(b["HostIp"], b["HostPort"]) for b in bindings["11434/tcp"]] == [("127.0.0.1", "11434")]
+    # Nothing answers on the host's lab-network address, only on loopback.
+    assert lab_host.run("python3 -c %s", "import socket;socket.create_connection(('%s',11434),3)" % lab_host_ip()).rc != 0
+    assert lab_host.run("python3 -c %s", "import socket;socket.create_connection(('127.0.0.1',11434),3)").rc == 0
+
+
+def test_ollama_and_lobechat_share_a_private_network(lab_host):
+    ollama_nets = set(inspect(lab_host, "ollama")["NetworkSettings"]["Networks"])
+    lobechat_nets = set(inspect(lab_host, "lobechat")["NetworkSettings"]["Networks"])
+    assert ollama_nets == lobechat_nets == {"llmops"}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_present_with_the_registry_digest(lab_host, name):
+    assert tags(lab_host).get(name) == registry_digest(name)
+
+
+def test_access_code_is_kept_0600_and_never_in_the_container_log(lab_host):
+    code = access_code(lab_host)
+    assert len(code) >= 16
+    log = lab_host.run("%s logs lobechat 2>&1" % ENGINE).stdout
+    assert code not in log
+
+
+def test_lobechat_answers_and_offers_the_models(lab_host):
+    status, body = lobechat("/webapi/status")
+    assert status == 200
+    info = json.loads(body)
+    assert info["accessCodeRequired"] is True
+    assert info["ollama"]["reachable"] is True
+    assert sorted(info["models"]["available"]) == sorted(MODELS)
+    assert info["models"]["missing"] == []
+
+
+def test_lobechat_refuses_a_wrong_access_code(lab_host):
+    chat = {"model": MODELS[0], "messages": [{"role": "user", "content": "hello"}], "stream": False}
+    assert lobechat("/webapi/chat/ollama", chat, code="wrong-code")[0] == 401
+    assert lobechat("/webapi/chat/ollama", chat)[0] == 401
+
+
+def test_lobechat_relays_a_chat_to_the_model(lab_host):
+    chat = {"model": MODELS[0], "messages": [{"role": "user", "content": "Say hello"}], "stream": False}
+    status, body = lobechat("/webapi/chat/ollama", chat, code=access_code(lab_host))
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["message"]["role"] == "assistant" and answer["message"]["content"].strip()
+    assert answer["model"] == MODELS[0]
+
+
+def test_rerun_after_removing_the_ollama_container_keeps_the_models(lab_host):
+    before = tags(lab_host)
+    engine(lab_host, "rm", "-f", "ollama")
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    rc, out = site()
+    assert rc == 0, out
+    assert tags(lab_host) == before
+    assert registry_blob_gets(since) == [], "models were fetched again"
+    wait_healthy(lab_host, "ollama")
+
+
+def test_image_tag_change_recreates_once_and_keeps_the_models(lab_host):
+    new_tag = [t for t in OLLAMA_TAGS if t != VERSIONS["OLLAMA_DEFAULT_TAG"]][0]
+    before_models = tags(lab_host)
+    before_id = inspect(lab_host, "ollama")["Id"]
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    rc, out = site("-e", "ollama_image_tag=" + new_tag)
+    assert rc == 0, out
+    after = inspect(lab_host, "ollama")
+    assert after["Id"] != before_id
+    assert after["Config"]["Image"].endswith(":" + new_tag)
+    assert api(lab_host, "/api/version")["version"] == new_tag
+    assert tags(lab_host) == before_models
+    assert registry_blob_gets(since) == [], "models were fetched again"
+    # Exactly one re-creation: the same tag again changes nothing.
+    rc, out = site("-e", "ollama_image_tag=" + new_tag)
+    assert rc == 0, out
+    assert recap_changed(out) == 0, out
+    assert inspect(lab_host, "ollama")["Id"] == after["Id"]

@@ -1,0 +1,74 @@
+"""Every role's meta/argument_specs.yml must match its defaults/main.yml: the same variables, the
+same default values, each option typed and described. The image tags the roles default to must
+be the ones the lab publishes (lab/versions.env), so the lab tests what users get."""
+
+import pathlib
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
+EXPECTED_ROLES = ["container_runtime", "lobechat", "ollama", "ollama_models", "preflight"]
+
+
+def load(path):
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def spec_options(role):
+    return load(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def defaults(role):
+    return load(ROOT / "roles" / role / "defaults" / "main.yml")
+
+
+def versions():
+    env = {}
+    for line in (ROOT / "lab" / "versions.env").read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = line.split("=", 1)
+            env[key.strip()] = value.strip().strip('"')
+    return env
+
+
+def test_every_role_is_checked():
+    assert ROLES == EXPECTED_ROLES
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_names_the_same_variables_as_defaults(role):
+    assert sorted(spec_options(role)) == sorted(defaults(role))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_defaults_equal_defaults(role):
+    options, values = spec_options(role), defaults(role)
+    differing = {name: (options[name].get("default"), values[name]) for name in options
+                 if name in values and options[name].get("default") != values[name]}
+    assert differing == {}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_option_is_typed_described_and_prefixed(role):
+    for name, option in spec_options(role).items():
+        assert name.startswith(role + "_"), name
+        assert option.get("type"), name
+        assert option.get("description"), name
+        if "choices" in option:
+            assert option["default"] in option["choices"] or option["default"].startswith("{{"), name
+
+
+def test_default_image_tags_are_the_lab_tags():
+    env = versions()
+    assert defaults("ollama")["ollama_image_tag"] == env["OLLAMA_DEFAULT_TAG"]
+    assert defaults("ollama")["ollama_min_version"] == env["OLLAMA_DEFAULT_TAG"]
+    assert defaults("lobechat")["lobechat_image_tag"] == env["LOBECHAT_TAG"]
+    assert env["OLLAMA_DEFAULT_TAG"] in env["OLLAMA_TAGS"].split()
+
+
+def test_real_users_get_the_upstream_images():
+    assert defaults("ollama")["ollama_image_repository"] == "docker.io/ollama/ollama"
+    assert defaults("lobechat")["lobechat_image_repository"] == "docker.io/lobehub/lobe-chat"
