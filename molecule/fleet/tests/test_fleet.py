@@ -1,0 +1,127 @@
+"""What the fleet rollout must show (issue 5, must-shows 1 and 4).
+
+After converge (playbooks/rollout.yml, serial 1, the lab mirror emptied by prepare) and
+molecule's idempotence run: llmops-fleet-1 and -2 serve the models, llmops-fleet-3 (refused by
+preflight) is untouched, each model blob left the upstream registry once, a re-run changes nothing
+and moves no blob, the default refuses to go on past a preflight failure, and a failed health gate
+stops the rollout with the hosts of later batches untouched. The tests run in file order; the last
+one leaves the fleet broken on purpose (destroy follows).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import testinfra
+
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
+sys.path.insert(0, os.path.join(PROJECT, "tests/fleet"))
+from fleet_lab import (MIRROR, MIRROR_CONTAINER, UPSTREAM, UPSTREAM_CONTAINER, blob_gets, host_ip, manifest_digest,
+                       model_blobs, recap)  # noqa: E402
+
+INVENTORY = os.path.dirname(os.environ.get("MOLECULE_INVENTORY_FILE", "/nonexistent/x"))
+EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
+CONVERGE = os.path.join(PROJECT, "molecule/fleet/converge.yml")
+HEALTHY = ["llmops-fleet-1", "llmops-fleet-2"]
+REFUSED = "llmops-fleet-3"
+FLEET = HEALTHY + [REFUSED]
+MODEL = "qwen2.5:0.5b"
+
+
+def since():
+    with open(os.path.join(EPHEMERAL, "fleet-start"), encoding="utf-8") as fh:
+        return fh.read().strip()
+
+
+def host(name):
+    return testinfra.get_host("docker://" + name)
+
+
+def api(name, path, body=None):
+    code = ("import json,sys,urllib.request;d=sys.argv[2].encode() if len(sys.argv)>2 else None;"
+            "r=urllib.request.Request('http://127.0.0.1:11434'+sys.argv[1],data=d);"
+            "print(urllib.request.urlopen(r,timeout=60).read().decode())")
+    args = ["docker", "exec", name, "python3", "-c", code, path] + ([json.dumps(body)] if body else [])
+    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+
+
+def containers(name):
+    cmd = host(name).run("docker ps -a --format '{{.Names}}'")
+    return cmd.stdout.split() if cmd.rc == 0 else []
+
+
+def rollout(*extra):
+    """converge.yml (the rollout, serial 1) against the scenario's inventory; (rc, output)."""
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, "build/collections"))
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, CONVERGE, *extra], capture_output=True, text=True,
+                          env=env, cwd=PROJECT, timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_healthy_host_serves_the_model_with_the_upstream_digest(name):
+    tags = {m["name"]: m["digest"] for m in api(name, "/api/tags")["models"]}
+    assert tags.get(MODEL) == manifest_digest(UPSTREAM, MODEL)
+    answer = api(name, "/api/generate", {"model": MODEL, "prompt": "Say OK.", "stream": False})
+    assert answer["response"]
+    assert {"ollama", "lobechat"} <= set(containers(name))
+
+
+def test_host_refused_by_preflight_is_untouched():
+    assert "ollama" not in containers(REFUSED)
+    assert not host(REFUSED).file("/var/lib/ollama").exists
+
+
+def test_mirror_holds_the_model_with_the_same_digest():
+    assert manifest_digest(MIRROR, MODEL) == manifest_digest(UPSTREAM, MODEL)
+
+
+def test_each_model_layer_left_upstream_once_and_the_other_host_read_the_mirror():
+    ips = [host_ip(n) for n in FLEET]
+    # Preflight also reads each model's small config blob (metadata) on hosts that lack the model.
+    layers = model_blobs(UPSTREAM, MODEL, config=False)
+    upstream = blob_gets(UPSTREAM_CONTAINER, ips, since())
+    assert sorted(g["digest"] for g in upstream if g["digest"] in layers) == sorted(layers)
+    assert sum(g["bytes"] for g in upstream if g["digest"] in layers) == sum(layers.values())
+    mirror = blob_gets(MIRROR_CONTAINER, ips, since())
+    assert sorted(g["digest"] for g in mirror) == sorted(model_blobs(UPSTREAM, MODEL))
+    assert {g["client"] for g in mirror} == {host_ip(HEALTHY[1])}
+
+
+def test_rerun_on_the_converged_fleet_changes_nothing_and_moves_no_blob():
+    # The refused host is not converged: its preflight sizes the models again (config blobs).
+    ips = [host_ip(n) for n in HEALTHY]
+    before = (len(blob_gets(UPSTREAM_CONTAINER, ips, since())), len(blob_gets(MIRROR_CONTAINER, ips, since())))
+    rc, out = rollout()
+    assert rc == 0, out[-3000:]
+    assert all(r["changed"] == 0 and r["failed"] == 0 for r in recap(out).values()), out[-3000:]
+    after = (len(blob_gets(UPSTREAM_CONTAINER, ips, since())), len(blob_gets(MIRROR_CONTAINER, ips, since())))
+    assert after == before
+
+
+def test_by_default_a_preflight_failure_stops_the_rollout_before_any_change():
+    rc, out = rollout("-e", "rollout_allow_preflight_failures=false")
+    assert rc != 0
+    assert "preflight failed on %s; no host was changed" % REFUSED in out
+    assert "RAM:" in out
+    assert "PLAY [Roll out in batches" not in out
+
+
+def test_failed_health_gate_stops_the_rollout_and_later_hosts_stay_untouched(tmp_path):
+    # llmops-fleet-2 back to a host the rollout has not reached yet (its containers removed).
+    assert host(HEALTHY[1]).run("docker rm -f ollama lobechat").rc == 0
+    # llmops-fleet-1's model now answers slower than its gate allows (8 tokens, 3 s each, 10 s limit).
+    slow = tmp_path / "slow.yml"
+    slow.write_text(json.dumps({"all": {"hosts": {HEALTHY[0]: {
+        "rollout_health_timeout": 10,
+        "ollama_extra_env": {"OLLAMA_DOUBLE_UPSTREAM": "http://10.213.0.2:5000", "OLLAMA_DOUBLE_TOKEN_DELAY": "3"},
+    }}}}))
+    rc, out = rollout("-i", str(slow))
+    assert rc != 0
+    assert 'rollout failed on %s at "Health gate | each model answers a prompt within the time limit"' % HEALTHY[0] in out
+    assert "Not yet touched (later batches): %s" % HEALTHY[1] in out
+    assert "ollama" not in containers(HEALTHY[1])
+    assert "ollama" not in containers(REFUSED)
