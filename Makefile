@@ -43,6 +43,7 @@ lab-check: lab
 molecule: lab
 	molecule test --scenario-name default
 	molecule test --scenario-name podman
+	molecule test --scenario-name fleet
 	pytest -q tests/roles/test_preflight_refusals.py
 
 test: venv
