@@ -59,7 +59,8 @@ def ensure_hosts():
     for name, ver in HOSTS:
         if name not in have:
             sh(LAB, "host", "up", name, "--debian", ver)
-        # Docker 26 (Debian 13) sets sysctls on container interfaces; a lab host's /proc/sys is read-only.
+        # lab host up makes /proc/sys writable (Docker 26 on Debian 13 sets sysctls on container interfaces);
+        # a host kept from an earlier run may predate that or have restarted since.
         sh("docker", "exec", name, "mount", "-o", "remount,rw", "/proc/sys")
 
 

@@ -28,9 +28,16 @@ from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "plugins"))
 
-from fake_ollama import FakeOllama  # noqa: E402  (found through the path above)
+
+def collections_path():
+    out = subprocess.run([os.path.join(ROOT, "tests", "collection_path.sh")], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+# The unit tests' fake, imported the way the tests import it (with the helper it shares with the registry fake).
+sys.path.insert(0, collections_path())
+from ansible_collections.llmops.ollama.tests.unit.plugins.fake_ollama import FakeOllama  # noqa: E402
 
 MODEL = "qwen2.5:0.5b"
 
@@ -63,11 +70,6 @@ PLAYS = {
         timeout: 600
 """,
 }
-
-
-def collections_path():
-    out = subprocess.run([os.path.join(ROOT, "tests", "collection_path.sh")], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
 
 
 def run_once(playbook, env):

@@ -107,11 +107,25 @@ class ModelsDir:
         self.blobs = os.path.join(root, "blobs")
         self.manifests = os.path.join(root, "manifests")
 
-    def check_exists(self):
+    def check_exists(self, creatable=False):
+        """Fail unless root is a directory; with creatable, a missing root whose parent is a directory
+        will do (create() makes it)."""
+        if os.path.isdir(self.root):
+            return
+        parent = os.path.dirname(os.path.normpath(self.root))
+        if creatable and not os.path.lexists(self.root) and os.path.isdir(parent):
+            return
+        raise ModelsDirError("models_dir %s does not exist or is not a directory%s; it must be the directory "
+                             "Ollama keeps its models in (OLLAMA_MODELS; /root/.ollama/models in the container, "
+                             "the data directory's models/ on the host)"
+                             % (self.root, ", nor does its parent %s" % parent
+                                if creatable and not os.path.isdir(parent) else ""))
+
+    def create(self):
+        """Make a missing root (not its parents) with Ollama's mode, as Ollama does on its first pull."""
         if not os.path.isdir(self.root):
-            raise ModelsDirError("models_dir %s does not exist or is not a directory; it must be the directory "
-                                 "Ollama keeps its models in (OLLAMA_MODELS; /root/.ollama/models in the container, "
-                                 "the data directory's models/ on the host)" % self.root)
+            os.mkdir(self.root, DIR_MODE)
+            os.chmod(self.root, DIR_MODE)  # whatever the umask
 
     def blob_path(self, digest):
         return os.path.join(self.blobs, "sha256-%s" % digest)

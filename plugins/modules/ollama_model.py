@@ -82,14 +82,26 @@ options:
         with the tag C(<tag>), so V(qwen2.5:0.5b) comes from C(library/qwen2.5:0.5b), and is written under its own
         name in O(models_dir) (C(manifests/registry.ollama.ai/library/qwen2.5/0.5b)).
       - Plain HTTP only when the URL says V(http://). O(timeout) and O(validate_certs) apply to the mirror too;
-        O(headers) are not sent to it.
+        O(headers) are not sent to it, O(source_headers) are.
       - Blobs already in O(models_dir) are not fetched again; a broken transfer resumes from its C(-partial) file,
         in the same run and in the next one; a blob whose sha256 is wrong fails the task and is removed, and no
         manifest is written, so Ollama never lists a half model.
-      - A mirror without the model fails, naming the mirror, repository, tag and HTTP status.
+      - A mirror without the model fails, naming the mirror, repository, tag and HTTP status, and returns
+        RV(mirror_missing=true), so a playbook can tell that failure from the others and fill the mirror.
+      - A O(models_dir) that does not exist yet (on a fresh host, Ollama makes C(models/) only on its first pull) is
+        created, mode C(0755) as Ollama makes it, when its parent (the data directory) exists; a missing parent fails
+        before any request to the mirror. Check mode creates nothing.
       - Not with O(from) or O(insecure); not with O(state=absent).
       - The module must run on the Ollama host itself (not delegated), since it writes into O(models_dir) there.
     type: str
+  source_headers:
+    description:
+      - Extra HTTP headers for every request to the O(source) mirror, for example C(Authorization) with C(Basic)
+        credentials for a mirror that does not serve anonymous pulls.
+      - When the mirror answers with a C(Bearer) challenge (Harbor, token-authenticated distribution),
+        these headers are sent to its token service and the token is used from then on.
+      - Values are not logged. Needs O(source).
+    type: dict
   pull_timeout:
     description:
       - Seconds a pull or create may go without sending a progress line before it is abandoned.
@@ -160,6 +172,13 @@ EXAMPLES = r"""
   llmops.ollama.ollama_model:
     name: qwen2.5:0.5b
     source: http://10.213.0.3:5000
+
+- name: Fetch from a mirror that wants credentials for pulls too
+  llmops.ollama.ollama_model:
+    name: qwen2.5:0.5b
+    source: https://registry.example.com
+    source_headers:
+      Authorization: "Basic {{ ('fleet:' ~ mirror_password) | b64encode }}"
 
 - name: A support bot with its own system prompt
   llmops.ollama.ollama_model:
@@ -252,6 +271,13 @@ transfer:
       sample: 0
   sample: {"mirror": "http://10.213.0.3:5000", "repository": "library/qwen2.5:0.5b", "blobs_fetched": 3,
            "blobs_present": 0, "bytes_fetched": 397821319, "bytes_resumed": 0}
+mirror_missing:
+  description:
+    - V(true) when the task failed because the O(source) mirror has no manifest for the model (HTTP 404 for it),
+      the failure a playbook answers by filling the mirror (M(llmops.ollama.ollama_mirror_push)).
+  returned: when O(source) is set and the mirror lacks the model (a failure)
+  type: bool
+  sample: true
 changed_fields:
   description: For a custom model that existed, the fields that differed and made it be re-created.
   returned: when a custom model was re-created
@@ -378,10 +404,15 @@ class ModelManager:
         if self._keeps(before):
             return
         models_dir = ModelsDir(self.params["models_dir"])
-        models_dir.check_exists()
+        models_dir.check_exists(creatable=True)
         repository = repository_of(self.name)
         label = "%s:%s" % (repository, self.name.tag)
-        raw, _media_type = self.mirror.require_manifest(repository, self.name.tag)
+        try:
+            raw, _media_type = self.mirror.require_manifest(repository, self.name.tag)
+        except ApiError as e:
+            if e.status == 404:
+                e.mirror_missing = True
+            raise
         manifest = Manifest(raw, self.mirror.url("/v2/%s/manifests/%s" % (repository, self.name.tag)))
         if self.pin is not None and manifest.digest != self.pin:
             self.module.fail_json(
@@ -404,6 +435,7 @@ class ModelManager:
             self._diff(_state_view(before), {"state": "present", "digest": manifest.digest})
             self.result["model"] = before or {}
             return
+        models_dir.create()
         models_dir.ensure_dirs()
         models_dir.check_space(missing)
         for blob in missing:
@@ -464,6 +496,7 @@ def argument_spec():
         "insecure": {"type": "bool", "default": False},
         "pull_timeout": {"type": "int", "default": 600},
         "source": {"type": "str"},
+        "source_headers": {"type": "dict", "no_log": True},
         "models_dir": {"type": "path", "default": "/var/lib/ollama/models"},
         "from": {"type": "str"},
         "system": {"type": "str"},
@@ -493,6 +526,9 @@ def check_combinations(params):
     if params["state"] == "latest" and custom:
         raise InvalidOption("state=latest applies to models pulled from a registry; a custom model (from=%r) "
                             "uses state=present" % params["from"])
+    for key, value in (params["source_headers"] or {}).items():
+        if not isinstance(value, str):
+            raise InvalidOption("source_headers: the value of %r must be a string, got %s" % (key, type(value).__name__))
     if params["source"] is not None:
         given = [f for f in ("from", "insecure") if params[f]]
         if params["state"] == "absent":
@@ -509,7 +545,8 @@ def main():
         argument_spec=argument_spec(),
         supports_check_mode=True,
         mutually_exclusive=[("digest", "from")],
-        required_by={"system": "from", "template": "from", "parameters": "from", "messages": "from"},
+        required_by={"system": "from", "template": "from", "parameters": "from", "messages": "from",
+                     "source_headers": "source"},
     )
     params = module.params
     try:
@@ -523,7 +560,7 @@ def main():
         mirror = None
         if params["source"] is not None:
             mirror = RegistryClient(mirror_url(params["source"], "source"), params["timeout"],
-                                    validate_certs=params["validate_certs"])
+                                    validate_certs=params["validate_certs"], headers=params["source_headers"])
     except (_model_name.InvalidName, InvalidOption, InvalidMirror) as e:
         module.fail_json(msg=str(e))
 
@@ -533,6 +570,8 @@ def main():
     try:
         result = ModelManager(module, client, name, mirror).run()
     except ApiError as e:
+        if getattr(e, "mirror_missing", False):
+            facts["mirror_missing"] = True
         fail_api(module, e, **facts)
     except (ModelsDirError, OSError) as e:
         module.fail_json(msg="fetching %s from %s failed: %s" % (name.shortest(), params["source"], e), **facts)

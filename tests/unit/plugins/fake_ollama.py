@@ -15,9 +15,10 @@ import glob
 import hashlib
 import json
 import os
-import threading
 from time import sleep as pause  # bound at import: tests may patch time.sleep for the client
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from ansible_collections.llmops.ollama.tests.unit.plugins.inprocess_server import InProcessServer
 
 JSON = "application/json; charset=utf-8"
 NDJSON = "application/x-ndjson"
@@ -109,7 +110,7 @@ class Model:
                 "capabilities": ["completion"], "modified_at": "2025-05-04T17:37:44.706015396-07:00"}
 
 
-class FakeOllama:
+class FakeOllama(InProcessServer):
     def __init__(self):
         self.local = {}      # canonical name -> Model
         self.registry = {}   # canonical name -> Model a pull would fetch
@@ -118,22 +119,7 @@ class FakeOllama:
         self.scripted = {}   # (method, path) -> [Reply, ...], used before the default behaviour
         self.version = "0.12.11"
         self.models_dir = None  # when set, /api/tags also lists the models on disk there, as Ollama does
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self._server.server_address[1]
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler_class())
 
     def add_local(self, name, **kwargs):
         self.local[canonical(name)] = Model(name, **kwargs)

@@ -18,10 +18,11 @@ import json
 import os
 import re
 import socket
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from ansible_collections.llmops.ollama.tests.unit.plugins.inprocess_server import InProcessServer
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
@@ -79,7 +80,7 @@ def _errors(code, message, detail=None):
     return {"errors": [{"code": code, "message": message, "detail": detail}]}
 
 
-class FakeRegistry:
+class FakeRegistry(InProcessServer):
     def __init__(self):
         self.blobs = {}        # hex -> bytes
         self.links = {}        # repository -> set of hex it may serve (distribution links blobs per repository)
@@ -92,22 +93,7 @@ class FakeRegistry:
         self.read_only = False  # uploads and manifest PUTs are denied, as for a pull-only account
         self.uploads = {}      # upload id -> repository
         self.sent = {}         # hex -> blob bytes sent in GET bodies
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self._server.server_address[1]
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler_class())
 
     def add_model(self, repository, tag, raw, blobs):
         """Store a model as a push would; return its manifest digest."""

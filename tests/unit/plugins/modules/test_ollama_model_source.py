@@ -8,6 +8,7 @@ directory that the Ollama fake lists, as Ollama does."""
 from __future__ import annotations
 
 import os
+import stat
 
 import pytest
 
@@ -202,11 +203,99 @@ def test_a_models_dir_ollama_does_not_read_is_reported(fake, registry, tmp_path,
         in result["msg"]
 
 
-def test_a_missing_models_dir_fails_before_any_request_to_the_mirror(fake, registry, tmp_path, mirrored):
-    result = run(fake, registry, tmp_path / "nope")
+def test_a_models_dir_without_its_parent_fails_before_any_request_to_the_mirror(fake, registry, tmp_path, mirrored):
+    result = run(fake, registry, tmp_path / "nope" / "models")
     assert result["failed"] is True
-    assert "models_dir %s does not exist" % (tmp_path / "nope") in result["msg"]
+    assert "models_dir %s does not exist or is not a directory, nor does its parent %s" % (
+        tmp_path / "nope" / "models", tmp_path / "nope") in result["msg"]
+    assert "mirror_missing" not in result
     assert registry.requests == []
+    assert not os.path.exists(str(tmp_path / "nope"))
+
+
+def test_a_models_dir_that_is_a_file_fails_before_any_request_to_the_mirror(fake, registry, tmp_path, mirrored):
+    (tmp_path / "models").write_text("")
+    result = run(fake, registry, tmp_path / "models")
+    assert result["failed"] is True
+    assert "models_dir %s does not exist or is not a directory;" % (tmp_path / "models") in result["msg"]
+    assert registry.requests == []
+
+
+def test_a_missing_models_dir_is_created_as_ollama_makes_it(fake, registry, tmp_path, mirrored):
+    # a fresh host: the data directory is there, models/ is not (Ollama makes it on its first pull)
+    raw, blobs = mirrored
+    models_dir = tmp_path / "data" / "models"
+    (tmp_path / "data").mkdir(mode=0o750)
+    fake.models_dir = str(models_dir)
+    umask = os.umask(0o077)
+    try:
+        result = run(fake, registry, models_dir)
+    finally:
+        os.umask(umask)
+    assert result["changed"] is True
+    assert result["model"]["digest"] == sha256(raw)
+    assert stat.S_IMODE(os.stat(str(models_dir)).st_mode) == 0o755
+    assert disk_files(models_dir) == sorted(["blobs/sha256-" + d for d in blobs] + [QWEN_PATH])
+
+
+def test_check_mode_predicts_a_fetch_into_a_missing_models_dir_and_creates_nothing(fake, registry, tmp_path, mirrored):
+    raw, blobs = mirrored
+    result = run(fake, registry, tmp_path / "models", check_mode=True)
+    assert result["changed"] is True
+    assert result["transfer"]["blobs_fetched"] == len(blobs)
+    assert result["transfer"]["bytes_fetched"] == sum(len(d) for d in blobs.values())
+    assert registry.calls() == [MANIFEST_GET]
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_a_mirror_without_the_model_says_so_in_mirror_missing(fake, registry, models_dir, mirrored):
+    for check_mode in (False, True):
+        result = run(fake, registry, models_dir, name="qwen:14b", check_mode=check_mode)
+        assert result["failed"] is True
+        assert result["mirror_missing"] is True
+        assert result["status"] == 404 and "/v2/library/qwen/manifests/14b" in result["url"]
+
+
+@pytest.mark.parametrize("fault", ["corrupt blob", "blob unknown"])
+def test_other_mirror_failures_do_not_claim_the_model_is_missing(fake, registry, models_dir, mirrored, fault):
+    raw, blobs = mirrored
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    if fault == "corrupt blob":
+        registry.corrupt.add(body)
+    else:  # the manifest is there, a blob is not: a 404 under /v2/ too, but a broken mirror, not a missing model
+        registry.links[REPO].discard(body)
+    result = run(fake, registry, models_dir)
+    assert result["failed"] is True
+    assert "mirror_missing" not in result
+    if fault == "blob unknown":
+        assert result["status"] == 404 and "/v2/library/qwen2.5/blobs/sha256:" + body in result["url"]
+
+
+def test_source_headers_go_to_the_mirror_and_its_token_service_only(fake, registry, models_dir, mirrored):
+    registry.require_token = True
+    result = run(fake, registry, models_dir, source_headers={"Authorization": "Basic ZmxlZXQ6cw=="},
+                 headers={"X-Ollama": "o"})
+    assert result["changed"] is True
+    paths = [path.split("?")[0] for _m, path, _h in registry.requests]
+    assert paths[:2] == ["/v2/library/qwen2.5/manifests/0.5b", "/token"]
+    assert registry.requests[0][2]["Authorization"] == "Basic ZmxlZXQ6cw=="
+    assert registry.requests[1][2]["Authorization"] == "Basic ZmxlZXQ6cw=="
+    assert all(h["Authorization"] == "Bearer fake-registry-token" for _m, _p, h in registry.requests[2:])
+    assert all("X-Ollama" not in h for _m, _p, h in registry.requests)
+    assert fake.headers and all("Authorization" not in h and h["X-Ollama"] == "o" for h in fake.headers)
+    assert ollama_model.argument_spec()["source_headers"]["no_log"] is True
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ({"source_headers": {"Authorization": 1}}, "source_headers: the value of 'Authorization' must be a string"),
+    ({"source": None, "source_headers": {"Authorization": "Basic x"}},
+     "missing parameter(s) required by 'source_headers': source"),
+])
+def test_source_headers_that_make_no_sense(fake, registry, models_dir, args, fragment):
+    result = run(fake, registry, models_dir, **args)
+    assert result["failed"] is True
+    assert fragment in result["msg"]
+    assert fake.requests == [] and registry.requests == []
 
 
 @pytest.mark.parametrize("args, fragment", [
