@@ -1,0 +1,123 @@
+"""Item 8: bad input at the play level. Each row of the table is one `ansible-playbook site.yml`
+run against the converged fault host AND the bare probe host; each must fail in validation,
+with the variable named in the message, and change nothing on either host (recap changed=0,
+container ids unchanged, no engine installed on the bare host). Two runs go at a time."""
+import concurrent.futures
+import time
+
+import pytest
+
+import faultlab as fl
+
+# (case id, extra variables, the variable the message must name)
+BAD_INPUTS = [
+    ("models-string", {"ollama_models_list": "llama3"}, "ollama_models_list"),
+    ("models-path-traversal", {"ollama_models_list": [{"name": "../etc/passwd"}]}, "ollama_models_list"),
+    ("models-upper-space", {"ollama_models_list": [{"name": "UPPER CASE"}]}, "ollama_models_list"),
+    ("models-81-char-tag", {"ollama_models_list": [{"name": "qwen:" + "a" * 81}]}, "ollama_models_list"),
+    ("models-empty-name", {"ollama_models_list": [{"name": ""}]}, "ollama_models_list"),
+    ("models-no-name", {"ollama_models_list": [{"state": "present"}]}, "ollama_models_list"),
+    ("models-bad-state", {"ollama_models_list": [{"name": "qwen2.5:0.5b", "state": "installed"}]},
+     "ollama_models_list"),
+    ("models-bad-digest", {"ollama_models_list": [{"name": "qwen2.5:0.5b", "digest": "sha256:xyz"}]},
+     "ollama_models_list"),
+    ("models-listed-twice", {"ollama_models_list": [{"name": "qwen2.5:0.5b"}, {"name": "Qwen2.5:0.5b"}]},
+     "ollama_models_list"),
+    ("engine-unknown", {"container_runtime_engine": "containerd"}, "container_runtime_engine"),
+    ("origins-star", {"ollama_origins": ["*"]}, "ollama_origins"),
+    ("origins-scheme-star", {"ollama_origins": ["https://*"]}, "ollama_origins"),
+    ("origins-star-via-env", {"ollama_extra_env": {"OLLAMA_DOUBLE_UPSTREAM": "http://10.213.0.2:5000",
+                                                   "OLLAMA_ORIGINS": "*"}}, "ollama_origins"),
+    ("image-below-min", {"ollama_image_tag": "0.17.0"}, "ollama_image_tag"),
+    ("image-latest", {"ollama_image_tag": "latest"}, "ollama_image_tag"),
+    ("ollama-port-high", {"ollama_port": 70000}, "ollama_port"),
+    ("ollama-port-zero", {"ollama_port": 0}, "ollama_port"),
+    ("ollama-port-type", {"ollama_port": "http"}, "ollama_port"),
+    ("lobechat-port-high", {"lobechat_port": 65536}, "lobechat_port"),
+    ("publish-public", {"ollama_publish_address": "0.0.0.0"}, "ollama_publish_address"),
+    ("publish-not-ip", {"ollama_publish_address": "localhost; rm -rf /"}, "ollama_publish_address"),
+    ("memory-lots", {"ollama_memory": "lots"}, "ollama_memory"),
+    ("data-dir-relative", {"ollama_data_dir": "var/lib/ollama"}, "ollama_data_dir"),
+    ("gpu-vendor-unknown", {"ollama_gpu_vendor": "intel"}, "ollama_gpu_vendor"),
+    ("remove-unlisted-type", {"ollama_models_remove_unlisted": "maybe"}, "ollama_models_remove_unlisted"),
+    ("access-code-short", {"lobechat_access_code": "1234"}, "lobechat_access_code"),
+    ("access-code-in-env", {"lobechat_extra_env": {"ACCESS_CODE": "sneaky-code-123"}}, "lobechat_extra_env"),
+    ("engine-docker-ce-no-url", {"container_runtime_docker_source": "docker_ce"}, "container_runtime_docker_ce_repo_url"),
+]
+
+TARGETS = "%s,%s" % (fl.HOST, fl.PROBE)
+
+
+def _run(case):
+    case_id, extra, _ = case
+    vars_ = dict(extra)
+    vars_["llmops_target_hosts"] = TARGETS
+    return case_id, fl.run_play(vars_, limit=TARGETS, timeout=240)
+
+
+@pytest.fixture(scope="module")
+def bad_runs(lab):
+    before = {name: fl.container_id(fl.HOST, name) for name in ("ollama", "lobechat")}
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(pool.map(_run, BAD_INPUTS))
+    wall = time.monotonic() - started
+    after = {name: fl.container_id(fl.HOST, name) for name in ("ollama", "lobechat")}
+    probe_engine = fl.in_host(fl.PROBE, "command -v docker podman || true").stdout.strip()
+    return results, wall, before, after, probe_engine
+
+
+# Inputs whose refusal names another variable than the one the user set (a role problem, see the
+# issue-6 report); strict, so the mark must go once the roles name the right variable.
+KNOWN_MISNAMED = {
+    "ollama-port-type": "the preflight role's own argument spec validates its derived preflight_ports "
+                        "(elements: int, default [ollama_port, lobechat_port]) before the ollama role's "
+                        "validation runs, so the message names preflight_ports, not ollama_port",
+}
+
+
+def _params():
+    for case in BAD_INPUTS:
+        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_MISNAMED[case[0]])] if case[0] in KNOWN_MISNAMED else []
+        yield pytest.param(case, id=case[0], marks=marks)
+
+
+@pytest.mark.parametrize("case", list(_params()))
+def test_bad_input_fails_in_validation(bad_runs, case, figure):
+    results, _, _, _, _ = bad_runs
+    case_id, extra, variable = case
+    res = results[case_id]
+    f = figure("8 bad input", "%s (must name %s)" % (fl.json.dumps(extra)[:90], variable))
+    msgs = res.fatal_msgs()
+    f.add("rc / changed", "%s / %s" % (res.rc, ",".join(str(res.recap.get(h, {}).get("changed", "?"))
+                                                        for h in (fl.HOST, fl.PROBE))))
+    f.add("seconds", "%.0f" % res.seconds)
+    f.add("message", (msgs[0].split("\n")[-1][:150] if msgs else "-"))
+    assert res.rc != 0, "%s was accepted:\n%s" % (extra, res.tail())
+    for host in (fl.HOST, fl.PROBE):
+        assert host in res.recap, res.tail()
+        assert res.recap[host]["failed"] == 1, res.tail()
+        assert res.recap[host]["changed"] == 0, "%s changed something on %s:\n%s" % (case_id, host, res.tail())
+    # The failure is in a validation task (argument spec or the roles' own checks), naming the variable.
+    task = res.failing_task() or ""
+    assert any(word in task for word in ("argument", "Validat", "Refuse", "Check that", "validate")), task
+    assert msgs and all(variable in m for m in msgs), "the message does not name %s: %s" % (variable, msgs)
+    assert "\nchanged: [" not in res.output
+
+def test_bad_input_summary(bad_runs, figure):
+    results, wall, before, after, probe_engine = bad_runs
+    f = figure("8 bad input", "%d invalid inputs, one site.yml run each against the converged host and a bare "
+               "host (2 runs at a time)" % len(BAD_INPUTS))
+    secs = sorted(r.seconds for r in results.values())
+    named = sum(1 for (cid, _, var) in BAD_INPUTS
+                if all(var in m for m in results[cid].fatal_msgs()) and results[cid].fatal_msgs())
+    failed_in_validation = sum(1 for r in results.values() if r.rc != 0
+                               and all(r.recap.get(h, {}).get("changed", 1) == 0 for h in (fl.HOST, fl.PROBE)))
+    f.add("inputs", len(BAD_INPUTS))
+    f.add("refused with changed=0 on both hosts", failed_in_validation)
+    f.add("message names the variable set", "%d of %d" % (named, len(BAD_INPUTS)))
+    f.add("seconds per run median / max", "%.1f / %.1f" % (secs[len(secs) // 2], secs[-1]))
+    f.add("table wall s", "%.0f" % wall)
+    assert before == after, "containers on the converged host changed: %s -> %s" % (before, after)
+    assert probe_engine == "", "an engine appeared on the bare host: %s" % probe_engine
+    f.add("container ids unchanged / bare host still has no engine", "yes / yes")

@@ -1,0 +1,67 @@
+"""Item 3: the Ollama container is killed (SIGKILL of its process, as the OOM killer does), the
+container engine is restarted, the lab host is restarted. Each time both containers must come
+back healthy by themselves within 120 s with the same models, and a re-run must report changed=0."""
+import time
+
+import pytest
+
+import faultlab as fl
+
+BOUND = 120
+
+
+def _kill_ollama():
+    pid = fl.inner_docker(fl.HOST, "inspect", "-f", "{{.State.Pid}}", "ollama").stdout.strip()
+    fl.in_host(fl.HOST, "kill -9 %s" % pid)
+
+
+def _restart_engine():
+    fl.in_host(fl.HOST, "systemctl restart docker", timeout=120)
+
+
+def _restart_host():
+    fl.sh(["docker", "restart", "-t", "20", fl.HOST], timeout=120)
+
+
+FAULTS = [
+    ("ollama-killed", "kill -9 of the Ollama container's process", _kill_ollama),
+    ("engine-restarted", "systemctl restart docker in the lab host", _restart_engine),
+    ("host-restarted", "docker restart of the lab host (systemd boots again)", _restart_host),
+]
+
+
+def _down_seen(host):
+    """True while either container is not running healthy (or the host does not answer)."""
+    try:
+        return not fl.both_healthy(host)
+    except Exception:  # noqa: BLE001 - the host itself is restarting
+        return True
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f[0] for f in FAULTS])
+def test_comes_back_by_itself(lab, figure, fault, tmp_path):
+    case, what, inject = fault
+    f = figure("3 recovery", what)
+    before = fl.model_set(fl.HOST)
+    restarts0 = fl.inner_docker(fl.HOST, "inspect", "-f", "{{.RestartCount}}", "ollama").stdout.strip()
+    started = time.monotonic()
+    inject()
+    # Was there an outage at all? (live-restore keeps containers running through an engine restart.)
+    outage = False
+    end = time.monotonic() + 5
+    while time.monotonic() < end and not outage:
+        outage = _down_seen(fl.HOST)
+        time.sleep(0.3)
+    _, _ = fl.wait_until(lambda: fl.both_healthy(fl.HOST), BOUND, "both containers healthy again", interval=1)
+    recovery = time.monotonic() - started
+    after = fl.model_set(fl.HOST)
+    restarts1 = fl.inner_docker(fl.HOST, "inspect", "-f", "{{.RestartCount}}", "ollama").stdout.strip()
+    f.add("both healthy after", "%.0f s (bound %d s)" % (recovery, BOUND))
+    f.add("outage seen", "yes" if outage else "no (containers kept running)")
+    f.add("Ollama RestartCount", "%s -> %s" % (restarts0, restarts1))
+    f.add("same models", "%s (%d)" % (after == before, len(after)))
+    assert after == before
+    res = lab.converge(timeout=600, log=str(tmp_path / "rerun.log"))
+    f.add("re-run", "%.0f s, changed=%d" % (res.seconds, res.changed() if res.recap else -1))
+    assert res.rc == 0, res.tail(60)
+    assert res.changed() == 0, [line for line in res.output.splitlines() if line.startswith("changed:")]
