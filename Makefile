@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv lint sanity units lab lab-down contract lab-check molecule test demo clean
+.PHONY: help venv lint sanity units lab lab-down contract lab-check molecule faults test demo clean
 
 help:
 	@echo "make demo   - lab up, one lab host provisioned by site.yml, ends with a chat answer"
@@ -46,8 +46,11 @@ molecule: lab
 	molecule test --scenario-name fleet
 	pytest -q tests/roles/test_preflight_refusals.py
 
+faults: lab
+	pytest -q tests/faults
+
 test: venv
-	tests/run_all.sh lint sanity units lab contract lab-check molecule
+	tests/run_all.sh lint sanity units lab contract lab-check molecule faults
 
 demo: venv
 	lab/bin/demo
