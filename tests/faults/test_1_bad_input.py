@@ -69,11 +69,7 @@ def bad_runs(lab):
 
 # Inputs whose refusal names another variable than the one the user set (a role problem, see the
 # issue-6 report); strict, so the mark must go once the roles name the right variable.
-KNOWN_MISNAMED = {
-    "ollama-port-type": "the preflight role's own argument spec validates its derived preflight_ports "
-                        "(elements: int, default [ollama_port, lobechat_port]) before the ollama role's "
-                        "validation runs, so the message names preflight_ports, not ollama_port",
-}
+KNOWN_MISNAMED = {}
 
 
 def _params():

@@ -75,9 +75,6 @@ def test_disk_fills_mid_pull(lab, figure, tmp_path):
         fl.in_host(fl.HOST, "umount %s && rmdir %s" % (small, small), check=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "roles/ollama_models reports the module's text only (`... [Errno 28] No space left on device`): "
-    "no data directory, bytes needed or bytes free; proposed fix in the issue-6 report"))
 def test_disk_full_message_names_directory_and_bytes(lab, figure):
     figure("2 disk fills mid-pull", "the failure message names host, data directory, bytes needed and bytes free")
     msg = _SEEN.get("msg")
