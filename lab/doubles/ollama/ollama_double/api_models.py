@@ -5,7 +5,7 @@ import os
 import tempfile
 
 from . import config, gotime, modelinfo, names
-from .httpio import parse_json, string_field
+from .httpio import parse_json, required_model_name, string_field
 from .store import DIGEST_PATTERN
 from .streams import ApiError, Empty, Json, Text
 
@@ -37,12 +37,7 @@ def tags(state, request, path):
 
 def show(state, request, path):
     body = parse_json(request.body.read_all(), "ShowRequest")
-    raw = string_field(body, "model", "ShowRequest", alias="name")
-    if not raw:
-        raise ApiError(400, "model is required")
-    name = names.parse(raw)
-    if not name.is_valid():
-        raise ApiError(400, "invalid model name")
+    _, name = required_model_name(body, "ShowRequest", "invalid model name")
     model = state.store.get(name)
     if model is None:
         raise ApiError(404, f"model '{name.display()}' not found")
@@ -51,12 +46,7 @@ def show(state, request, path):
 
 def delete(state, request, path):
     body = parse_json(request.body.read_all(), "DeleteRequest")
-    raw = string_field(body, "model", "DeleteRequest", alias="name")
-    if not raw:
-        raise ApiError(400, "model is required")
-    name = names.parse(raw)
-    if not name.is_valid():
-        raise ApiError(400, f'name "{raw}" is invalid')
+    raw, name = required_model_name(body, "DeleteRequest", 'name "{raw}" is invalid')
     model = state.store.get(name)
     if model is None:
         raise ApiError(404, f"model '{raw}' not found")

@@ -4,7 +4,7 @@ from . import create as create_model
 from . import names
 from . import pull as pull_model
 from . import push as push_model
-from .httpio import parse_json, string_field
+from .httpio import parse_json, required_model_name, string_field
 from .streams import ApiError, Stream, StreamError
 
 
@@ -24,12 +24,7 @@ def pull(state, request, path):
 
 def push(state, request, path):
     body = parse_json(request.body.read_all(), "PushRequest")
-    raw = string_field(body, "model", "PushRequest", alias="name")
-    if not raw:
-        raise ApiError(400, "model is required")
-    name = names.parse(raw)
-    if not name.is_valid():
-        raise ApiError(400, "invalid model name")
+    _, name = required_model_name(body, "PushRequest", "invalid model name")
     name = state.store.canonical(name)
     return Stream(push_model.push(state.store, name, bool(body.get("insecure"))), _wants_stream(body))
 

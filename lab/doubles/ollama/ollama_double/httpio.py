@@ -2,6 +2,7 @@
 
 import json
 
+from . import names
 from .streams import ApiError
 
 
@@ -95,3 +96,15 @@ def string_field(body, key, struct, alias=None):
         if value:
             return value
     return ""
+
+
+def required_model_name(body, struct, invalid_message):
+    """The request's `model` (or its alias `name`) as Ollama checks it before anything else:
+    400 'model is required' when empty, 400 `invalid_message` (may use {raw}) when invalid."""
+    raw = string_field(body, "model", struct, alias="name")
+    if not raw:
+        raise ApiError(400, "model is required")
+    name = names.parse(raw)
+    if not name.is_valid():
+        raise ApiError(400, invalid_message.format(raw=raw))
+    return raw, name
