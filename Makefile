@@ -1,13 +1,32 @@
-# Everything a new user or CI needs starts here; each target sets up what it uses.
+# Everything a new user or CI needs starts here; each target sets up what it uses, on a fresh
+# machine included: the virtual environment, the Debian packages (lab/bin/apt-ensure), the lab.
 SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# The one way the checkout becomes importable as llmops.ollama: build/collections holds a link
+# to it (tests/collection_path.sh); nothing is installed into ~/.ansible.
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+# -rs lists every skip with its reason; under CI=true the ci_strict plugin turns a skip into a
+# failure unless the test marks it as one a machine may legitimately take (ci_may_skip).
+PYTEST := PYTHONPATH=$(CURDIR)/tests/pytest_plugins pytest -q -rs -p ci_strict
 
-.PHONY: help venv lint sanity units lab lab-down contract lab-check molecule faults test demo clean
+.PHONY: help venv collection lint sanity units lab lab-down contract lab-check molecule faults \
+	readme test demo clean
 
 help:
-	@echo "make demo   - lab up, one lab host provisioned by site.yml, ends with a chat answer"
-	@echo "make test   - every check: lint, sanity, unit, contract, lab and molecule tests"
+	@echo "make demo       - lab up, one lab host provisioned by site.yml, ends with a chat answer and the UI's URL"
+	@echo "make test       - every check below, in order, with each stage's time (tests/run_all.sh)"
+	@echo "make lint       - yamllint and ansible-lint (production profile)"
+	@echo "make sanity     - ansible-test sanity on the collection as shipped (ignore files empty)"
+	@echo "make units      - unit tests, argument specs, README figures against the RESULTS files"
+	@echo "make lab        - the lab: Docker engine, base images, registry, doubles, models (lab/bin/lab up)"
+	@echo "make contract   - the Ollama double against the official ollama client and a real registry"
+	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat stand-in)"
+	@echo "make molecule   - molecule scenarios default, podman, fleet; the preflight refusals"
+	@echo "make faults     - fault, bad-input and exposure tests; rewrites tests/faults/RESULTS.md"
+	@echo "make readme     - re-render the README's figure tables from the RESULTS files"
+	@echo "make lab-down   - remove the lab's containers, network and volumes"
+	@echo "make clean      - lab-down and remove build/"
 
 venv: $(VENV)/.installed
 
@@ -17,16 +36,19 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
-lint: venv
+collection:
+	@tests/collection_path.sh >/dev/null
+
+lint: venv collection
 	yamllint --strict .
 	ansible-lint
 
 sanity: venv
-	command -v shellcheck >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck
+	lab/bin/apt-ensure shellcheck
 	tests/sanity/run.sh
 
-units: venv
-	pytest -q tests/unit tests/roles/test_argument_specs.py
+units: venv collection
+	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/readme
 
 lab: venv
 	lab/bin/lab up
@@ -35,24 +57,28 @@ lab-down:
 	lab/bin/lab down
 
 contract: lab
-	pytest -q tests/contract
+	lab/bin/apt-ensure docker-registry
+	$(PYTEST) tests/contract
 
 lab-check: lab
-	pytest -q tests/lab
+	$(PYTEST) tests/lab
 
-molecule: lab
+molecule: lab collection
 	molecule test --scenario-name default
 	molecule test --scenario-name podman
 	molecule test --scenario-name fleet
-	pytest -q tests/roles/test_preflight_refusals.py
+	$(PYTEST) tests/roles/test_preflight_refusals.py
 
-faults: lab
-	pytest -q tests/faults
+faults: lab collection
+	$(PYTEST) tests/faults
+
+readme: venv
+	python3 tests/readme/render.py --write
 
 test: venv
 	tests/run_all.sh lint sanity units lab contract lab-check molecule faults
 
-demo: venv
+demo: venv collection
 	lab/bin/demo
 
 clean: lab-down

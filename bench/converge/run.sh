@@ -29,9 +29,12 @@ for i in $(seq 1 "$runs"); do
   molecule create -s default >>"$log" 2>&1
   molecule prepare -s default >>"$log" 2>&1
   first=$(timed molecule converge -s default)
+  mark=$(wc -l <"$log")
   second=$(timed molecule idempotence -s default)
-  echo "run $i: first converge ${first} s, second (no-op) converge ${second} s" >&2
-  echo "$first $second" >>"$raw"
+  # Tasks the no-op run executed: ok + changed in its PLAY RECAP (skipped ones did not run).
+  tasks=$(tail -n +"$mark" "$log" | python3 -c 'import re, sys; print(sum(int(a) + int(b) for a, b in re.findall(r"ok=(\d+)\s+changed=(\d+)", sys.stdin.read())))')
+  echo "run $i: first converge ${first} s, second (no-op) converge ${second} s, ${tasks} tasks" >&2
+  echo "$first $second $tasks" >>"$raw"
 done
 molecule destroy -s default >>"$log" 2>&1
 
@@ -50,11 +53,20 @@ print("|---|---|---|")
 print("| first converge: bare lab host to Ollama + qwen2.5:0.5b + LobeChat | %.1f | %s |" % (first, ", ".join("%.1f" % r[0] for r in rows)))
 print("| second converge (no-op, `changed=0`, molecule's idempotence step) | %.1f | %s |" % (second, ", ".join("%.1f" % r[1] for r in rows)))
 print("| ratio second / first | %.2f | |" % (second / first))
+print("| tasks the no-op converge executed (ok + changed) | %d | %s |" % (statistics.median(r[2] for r in rows), ", ".join("%d" % r[2] for r in rows)))
 print()
 print("n = %d. Each run starts from a new lab host (molecule destroy, create, prepare). The first converge" % len(rows))
 print("installs Debian's docker.io from the Debian archive inside the lab host, pulls the Ollama and")
 print("LobeChat images and the model from the lab registry; the second finds everything in place.")
 print("Both figures include molecule's own start-up (a few seconds). Reproduce: `bench/converge/run.sh 3`")
 print("with the lab up; the machine is shared, so expect some spread.")
+print()
+sys.path.insert(0, "bench")
+import provenance
+print("Commit measured: %s." % provenance.label({"measured": provenance.measured()}))
+provenance.save("converge", {
+    "runs": len(rows), "first_median_s": "%.1f" % first, "noop_median_s": "%.1f" % second,
+    "ratio": "%.2f" % (second / first), "noop_tasks": "%d" % statistics.median(r[2] for r in rows),
+})
 PY
 cat "$out/RESULTS.md"

@@ -38,7 +38,9 @@ from datetime import datetime, timezone
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fleet"))
+sys.path.insert(0, os.path.dirname(HERE))
 
+import provenance  # noqa: E402  (bench/provenance.py)
 from fleet_lab import (MIRROR_CONTAINER, UPSTREAM, UPSTREAM_CONTAINER, blob_gets, host_ip,  # noqa: E402
                        model_blobs, recap)
 
@@ -157,8 +159,16 @@ def report(model, size, runs, bytes_rows, time_rows, rerun, took):
     lines += ["", "## Re-run on the converged 3-host fleet", "",
               "changed tasks: %d; model blob GETs on both registries: %d; wall time %.1f s." % (
                   rerun["changed"], rerun["blob_gets"], rerun["wall_s"]), ""]
+    lines += ["Commit measured: %s." % provenance.label({"measured": provenance.measured()}), ""]
     with open(os.path.join(HERE, "RESULTS.md"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
+    provenance.save("fleet", {
+        "runs": runs, "model": model, "model_bytes": size, "serial": SERIAL, "forks": FORKS,
+        "bytes": [dict(r, ratio="%.2f" % (r["upstream_bytes"] / size)) for r in bytes_rows],
+        "wall_median_s": {str(h): "%.1f" % m for h, m in medians.items()},
+        "ratio_3_to_1": "%.2f" % (medians[3] / medians[1]) if 1 in medians and 3 in medians else None,
+        "rerun": rerun,
+    })
     print("\n".join(lines))
 
 

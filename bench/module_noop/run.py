@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+import provenance  # noqa: E402  (bench/provenance.py)
 
 
 def collections_path():
@@ -136,12 +138,18 @@ def write_results(samples, runs):
         "| | requests per run | changed | median task (s) | median ansible-playbook (s) |",
         "|---|---|---|---|---|",
     ]
+    figures = {"runs": runs, "model": MODEL, "ways": {}}
     for name, data in samples.items():
         distinct = sorted(set(tuple(r) for r in data["requests"]))
-        requests = " / ".join(", ".join(r) for r in distinct)
-        lines.append("| `%s` | %d: %s | %s | %.3f | %.2f |" % (
-            name, len(data["requests"][0]), requests, ", ".join(sorted(set(str(c).lower() for c in data["changed"]))),
-            statistics.median(data["task"]), statistics.median(data["wall"])))
+        way = figures["ways"][name] = {
+            "requests": len(data["requests"][0]),
+            "request_list": " / ".join(", ".join(r) for r in distinct),
+            "changed": ", ".join(sorted(set(str(c).lower() for c in data["changed"]))),
+            "median_task_s": "%.3f" % statistics.median(data["task"]),
+            "median_playbook_s": "%.2f" % statistics.median(data["wall"]),
+        }
+        lines.append("| `%s` | %d: %s | %s | %s | %s |" % (
+            name, way["requests"], way["request_list"], way["changed"], way["median_task_s"], way["median_playbook_s"]))
     lines += [
         "",
         "What the figures leave out: the look-alike answers a pull at once. A real Ollama answers",
@@ -157,8 +165,11 @@ def write_results(samples, runs):
         "Reproduce: `.venv/bin/python bench/module_noop/run.py --runs %d`" % runs,
         "",
     ]
+    lines.append("Commit measured: %s." % provenance.label({"measured": provenance.measured()}))
+    lines.append("")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as handle:
         handle.write("\n".join(lines))
+    provenance.save("module_noop", figures)
     print("\n".join(lines))
 
 

@@ -8,11 +8,15 @@ Environment:
 import datetime
 import os
 import platform
+import sys
 import time
 
 import pytest
 
 import faultlab as fl
+
+sys.path.insert(0, str(fl.ROOT / "bench"))
+import provenance  # noqa: E402  (bench/provenance.py)
 
 RESULTS = fl.HERE / "RESULTS.md"
 _FIGURES = {}      # nodeid -> {"item", "what", "figures": [(label, value)]}
@@ -130,5 +134,13 @@ def pytest_sessionfinish(session, exitstatus):
         "|---|---|---|---|---|",
     ]
     lines += ["| %s |" % " | ".join(_cell(c) for c in row) for row in rows]
-    lines.append("")
+    lines += ["", "Commit measured: %s. The Ollama and LobeChat in these runs are the lab's stand-ins "
+              "(lab/doubles), not the real programs." % provenance.label({"measured": provenance.measured()}), ""]
     RESULTS.write_text("\n".join(lines))
+    figures_by_test = {nodeid.split("::", 1)[-1]: fig["figures"] for nodeid, fig in _FIGURES.items()}
+    provenance.save("faults", {
+        "wall_s": round(time.time() - _STARTED),
+        "rows": [{"item": item, "test": test, "result": state,
+                  "figures": [[label, _cell(value)] for label, value in figures_by_test.get(test, [])]}
+                 for item, test, _what, _figures, state in rows],
+    })

@@ -10,7 +10,6 @@ import pytest
 import faultlab as fl
 
 F2 = "llmops-faults-f2"
-ROLLOUT = fl.ROOT / "playbooks" / "rollout.yml"
 KILL_AT = "TASK [llmops.ollama.ollama : Run the Ollama container]"
 
 
@@ -22,7 +21,6 @@ def second_host():
     fl.sh([str(fl.LAB_BIN), "host", "rm", F2], check=False, timeout=120)
 
 
-@pytest.mark.skipif(not ROLLOUT.exists(), reason="playbooks/rollout.yml (issue 5) is not there yet")
 def test_unreachable_host_mid_rollout(lab, figure, second_host, tmp_path):
     f = figure("6 fleet: host unreachable mid-run", "rollout.yml on %s + %s, rollout_serial 2, "
                "rollout_max_fail_percentage 50; `docker kill %s` at the Ollama container task; "

@@ -35,15 +35,11 @@ def test_registry_on_lab_network(lab_up):
 
 
 def test_catalog_has_doubles(catalog):
-    if not (LAB / "doubles" / "ollama" / "ollama").exists():
-        pytest.skip("Ollama double not present yet")
     assert sorted(catalog.get("ollama/ollama", [])) == sorted(OLLAMA_TAGS)
     assert LOBECHAT_TAG in catalog.get("lobehub/lobe-chat", [])
 
 
 def test_catalog_has_models(catalog):
-    if not (LAB / "models" / "publish.py").exists():
-        pytest.skip("lab/models/publish.py not present yet")
     for model in MODELS:
         name, tag = model.split(":")
         assert tag in catalog.get(f"library/{name}", []), (model, catalog)
@@ -71,8 +67,6 @@ def test_base_images_are_systemd_python(lab_up):
 
 
 def test_double_images_are_small(lab_up):
-    if not (LAB / "doubles" / "ollama" / "ollama").exists():
-        pytest.skip("Ollama double not present yet")
     for image in [f"127.0.0.1:5000/ollama/ollama:{t}" for t in OLLAMA_TAGS] + [
             f"127.0.0.1:5000/lobehub/lobe-chat:{LOBECHAT_TAG}"]:
         size = int(docker("image", "inspect", "-f", "{{.Size}}", image).stdout)
@@ -83,13 +77,12 @@ def test_double_images_are_small(lab_up):
 
 
 def test_ollama_image_cli(lab_up):
-    if not (LAB / "doubles" / "ollama" / "ollama").exists():
-        pytest.skip("Ollama double not present yet")
     out = docker("run", "--rm", f"127.0.0.1:5000/ollama/ollama:{OLLAMA_TAGS[-1]}", "--version",
                  check=False, timeout=60)
     assert OLLAMA_TAGS[-1] in out.stdout + out.stderr, out
 
 
+@pytest.mark.ci_may_skip("opt-in: the README claims no figure from it")
 @pytest.mark.skipif(os.environ.get("LAB_TEST_DOWN") != "1",
                     reason="disruptive (other checks share the lab): set LAB_TEST_DOWN=1")
 def test_down_removes_what_up_made_and_up_restores(lab_up):

@@ -21,8 +21,6 @@ def ip_of(name):
 
 @pytest.fixture(scope="module")
 def pair(lab_up):
-    if not (LAB / "doubles" / "ollama" / "ollama").exists():
-        pytest.skip("Ollama double not present yet")
     suffix = uuid.uuid4().hex[:6]
     ollama, lobe = f"llmops-lab-t-ollama-{suffix}", f"llmops-lab-t-lobe-{suffix}"
     try:

@@ -83,6 +83,7 @@ def host_ram_gb():
     return kb * 1024 / 1e9
 
 
+@pytest.mark.ci_may_skip("a property of the machine: with 64.5 GB of RAM or more a 70B model fits")
 def test_a_70b_model_is_refused_with_ram_needed_and_present(inventory):
     # 70.6B is above the 70B bracket (64 GB), so the need grows in proportion: 70.6 * 64 / 70 = 64.5 GB.
     if host_ram_gb() >= 64.5:

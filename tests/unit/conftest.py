@@ -10,16 +10,15 @@ Under ansible-test the collection already sits in such a tree and this changes n
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 if os.path.basename(os.path.dirname(os.path.dirname(ROOT))) != "ansible_collections":
-    TREE = os.path.join(ROOT, "build", "unit")
-    LINK = os.path.join(TREE, "ansible_collections", "llmops", "ollama")
-    if not os.path.islink(LINK):
-        os.makedirs(os.path.dirname(LINK), exist_ok=True)
-        os.symlink(ROOT, LINK)
+    # The one way a checkout becomes importable, shared with lint, molecule and the lab.
+    TREE = subprocess.run([os.path.join(ROOT, "tests", "collection_path.sh")], check=True,
+                          capture_output=True, text=True).stdout.strip()
     sys.path.insert(0, TREE)
 
 import pytest  # noqa: E402  (after the path set-up above)
