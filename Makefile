@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 # failure unless the test marks it as one a machine may legitimately take (ci_may_skip).
 PYTEST := PYTHONPATH=$(CURDIR)/tests/pytest_plugins pytest -q -rs -p ci_strict
 
-.PHONY: help venv collection lint sanity units lab lab-down contract lab-check molecule faults \
+.PHONY: help venv collection lint sanity units metadata lab lab-down contract lab-check molecule faults \
 	readme test demo clean
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make lint       - yamllint and ansible-lint (production profile)"
 	@echo "make sanity     - ansible-test sanity on the collection as shipped (ignore files empty)"
 	@echo "make units      - unit tests, argument specs, README figures against the RESULTS files"
+	@echo "make metadata   - changelog lint, execution environment, galaxy.yml vs requirements.yml, the tarball's contents"
 	@echo "make lab        - the lab: Docker engine, base images, registry, doubles, models (lab/bin/lab up)"
 	@echo "make contract   - the Ollama double against the official ollama client and a real registry"
 	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat stand-in)"
@@ -50,6 +51,9 @@ sanity: venv
 units: venv collection
 	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/readme
 
+metadata: venv
+	tests/collection/run.sh
+
 lab: venv
 	lab/bin/lab up
 
@@ -76,7 +80,7 @@ readme: venv
 	python3 tests/readme/render.py --write
 
 test: venv
-	tests/run_all.sh lint sanity units lab contract lab-check molecule faults
+	tests/run_all.sh lint sanity units metadata lab contract lab-check molecule faults
 
 demo: venv collection
 	lab/bin/demo
