@@ -53,11 +53,12 @@ def figures(fig):
         ("No-op `ollama_model` vs `uri` `POST /api/pull`, median task time (n=%d, against the unit tests' "
          "Ollama look-alike)" % noop["runs"], "%s s vs %s s" % (mod["median_task_s"], uri["median_task_s"]),
          "`bench/module_noop`", noop),
-        ("First converge / no-op converge of `molecule/default` (n=%d)" % conv["runs"],
+        ("First converge / no-op converge of `molecule/default` (n=%d; the lab's Ollama double and LobeChat "
+         "stand-in images)" % conv["runs"],
          "%s s / %s s (ratio %s; %s tasks in the no-op run)" % (conv["first_median_s"], conv["noop_median_s"],
                                                                conv["ratio"], conv["noop_tasks"]),
          "`bench/converge`", conv),
-        ("Fleet rollout wall time, 1 host / 3 hosts (serial `%s`, forks %d, n=%d)"
+        ("Fleet rollout wall time, 1 host / 3 hosts (serial `%s`, forks %d, n=%d; lab hosts running the Ollama double)"
          % (json.dumps(fleet["serial"]), fleet["forks"], fleet["runs"]),
          "%s s / %s s (ratio %s)" % (fleet["wall_median_s"]["1"], fleet["wall_median_s"]["3"], fleet["ratio_3_to_1"]),
          "`bench/fleet`", fleet),
