@@ -32,6 +32,7 @@ help:
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
+	python3 -c 'import ensurepip, venv' 2>/dev/null || lab/bin/apt-ensure python3-venv
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt

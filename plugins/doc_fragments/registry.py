@@ -14,6 +14,7 @@ options:
       - Base URL of the mirror, an OCI distribution registry (CNCF distribution, Harbor, Zot),
         for example V(http://10.213.0.3:5000) or V(https://registry.example.com).
       - Plain HTTP is used only when the URL says V(http://). Nothing may follow the host and port.
+      - A URL with credentials in it (V(https://user:password@host)) is refused; put them in O(headers).
       - A model C(<namespace>/<model>:<tag>) is the repository C(<namespace>/<model>) with the tag C(<tag>),
         in lower case, so V(qwen2.5:0.5b) is C(library/qwen2.5:0.5b) whatever registry it came from.
     type: str
@@ -33,9 +34,21 @@ options:
     description:
       - Extra HTTP headers for every request to the mirror, for example C(Authorization) with C(Basic) credentials.
       - When the registry answers with a C(Bearer) challenge (Harbor, token-authenticated distribution),
-        these headers are sent to its token service and the token is used from then on.
+        these headers are sent to its token service (the challenge's C(realm)) only when that is on the registry's own
+        host (not over plain HTTP when the registry is V(https://)) or on a host listed in O(auth_hosts); otherwise
+        the task fails, naming the realm's host. The token is used from then on, for the registry only.
+      - Never sent to another scheme, host or port than the mirror's; a redirect (up to 5 are followed, for reads)
+        or an upload location elsewhere gets neither these headers nor the token.
       - Values are not logged.
     type: dict
+  auth_hosts:
+    description:
+      - Hosts, other than the O(mirror)'s own, whose token service may receive O(headers) when the registry answers
+        with a C(Bearer) challenge, for example V(auth.example.com).
+      - Each item is a host name or IP address (any port) or V(host:port) (that port only); no scheme, no path.
+      - Without credentials in O(headers), a token is asked for anonymously from any realm and this is not needed.
+    type: list
+    elements: str
 """
 
     MODELS_DIR = r"""
@@ -46,6 +59,10 @@ options:
       - The default fits the C(llmops.ollama.ollama) role, which bind-mounts its data directory
         C(/var/lib/ollama) at C(/root/.ollama) in the container.
       - M(llmops.ollama.ollama_model) uses it only with O(llmops.ollama.ollama_model#module:source).
+      - The Ollama container can write into this directory, so the module never follows a link in it; the directory
+        itself, its C(blobs/) and C(manifests/) directories, the model's directories and files must be real
+        directories and regular files, or the task fails naming the path (and leaves what a link points to alone).
+        A manifest's digests must be V(sha256:<64 lower-case hex>) exactly before they name a file.
     type: path
     default: /var/lib/ollama/models
 """

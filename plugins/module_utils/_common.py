@@ -72,6 +72,9 @@ def url_from_ollama_host(value):
             raise InvalidOption("OLLAMA_HOST: %r has the scheme %r; only http and https are supported" % (value, scheme))
         default_port = "80" if scheme == "http" else "443"
     hostport, slash, path = rest.partition("/")
+    if "@" in hostport:
+        raise InvalidOption("OLLAMA_HOST: the value carries credentials (user:password@); they are refused there; "
+                            "put them in headers (Authorization) instead")
     host, port = _split_host_port(hostport, default_port)
     if not port.isdigit() or int(port) > 65535:
         raise InvalidOption("OLLAMA_HOST: %r has the port %r, which is not a port number" % (value, port))
@@ -86,7 +89,11 @@ def resolve_api_url(api_url, environ=None):
         if environ.get("OLLAMA_HOST", "").strip():
             return url_from_ollama_host(environ["OLLAMA_HOST"])
         return DEFAULT_API_URL
-    match = _EXPLICIT_URL.match(api_url.strip())
+    if "@" in api_url.strip().partition("://")[2].partition("/")[0]:
+        # the value is not quoted back: it holds a password
+        raise InvalidOption("api_url: the URL carries credentials (user:password@); they are refused there, where "
+                            "they would be logged and sent on; put them in headers (Authorization) instead")
+    match = _EXPLICIT_URL.fullmatch(api_url.strip())
     if not match:
         if "://" in api_url:
             raise InvalidOption("api_url: %r is not an http:// or https:// URL" % api_url)

@@ -17,11 +17,17 @@ import json
 import socket
 import time
 from urllib.error import HTTPError
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.urls import Request, make_context
 
 BODY_EXCERPT_CHARS = 200
+REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
+MAX_REDIRECTS = 5
+# Never sent to another origin, whoever set them.
+CREDENTIAL_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie"))
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ApiError(Exception):
@@ -52,6 +58,39 @@ def excerpt(raw):
     return text
 
 
+def origin(url):
+    """(scheme, host, port) of an http(s) URL, the port made explicit; None when it has no valid one."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def keeps_credentials(credential_url, url):
+    """True when a request to url may carry the credentials meant for credential_url: the same scheme,
+    host and port. Another host, another port, or https turned into http, and they stay behind."""
+    trusted = origin(credential_url)
+    return trusted is not None and trusted == origin(url)
+
+
+def has_userinfo(url):
+    try:
+        return "@" in urlsplit(url).netloc
+    except ValueError:
+        return False
+
+
+def without_query(url):
+    """A URL fit for a message: signed storage URLs carry their signature in the query."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
 def _is_timeout(exc):
     reason = getattr(exc, "reason", exc)
     return isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in to_text(reason)
@@ -80,18 +119,52 @@ class HttpTransport:
         # One TLS context per transport: building it loads the CA bundle, which costs more than
         # a whole request to a local API.
         if self._request is None:
-            self._request = Request(validate_certs=self.validate_certs, follow_redirects="safe",
+            # Redirects are followed by hand (follow()), so that credentials stay with their origin.
+            self._request = Request(validate_certs=self.validate_certs, follow_redirects="none",
                                     context=make_context(validate_certs=self.validate_certs))
         return self._request
 
     def url(self, path):
         return self.base_url + path
 
+    def follow(self, method, url, data=None, headers=None, credentials=None, credential_url=None, timeout=None):
+        """Open url and follow up to MAX_REDIRECTS redirects of GET and HEAD by hand. `headers` go with
+        every request (less any credential header once off the origin); `credentials` (default: the
+        transport's own headers) only to the origin (scheme, host, port) of credential_url (default:
+        base_url), so a redirect to another host, for example a registry's signed object storage,
+        gets none. An HTTPError comes back with `final_url`, the URL that answered."""
+        credentials = self.headers if credentials is None else credentials
+        credential_url = credential_url or self.base_url
+        for _hop in range(MAX_REDIRECTS + 1):
+            if keeps_credentials(credential_url, url):
+                send = dict(credentials)
+                send.update(headers or {})
+            else:
+                send = {k: v for k, v in (headers or {}).items() if k.lower() not in CREDENTIAL_HEADERS}
+            try:
+                return self._session().open(method, url, data=data, headers=send, timeout=timeout or self.timeout)
+            except HTTPError as e:
+                e.final_url = url
+                location = e.headers.get("Location") if e.headers else None
+                if e.code not in REDIRECT_CODES or method not in ("GET", "HEAD") or not location:
+                    raise
+                target = urljoin(url, e.filename or location)
+                _read_quietly(e)
+                e.close()
+                if origin(target) is None or has_userinfo(target):
+                    raise ApiError("%s %s was redirected to %s, which is not an http(s) URL without credentials; "
+                                   "not following" % (method, url, without_query(target)),
+                                   method=method, url=url, status=e.code)
+                url = target
+        raise ApiError("%s %s: more than %d redirects; not following further" % (method, url, MAX_REDIRECTS),
+                       method=method, url=url)
+
     def open(self, method, path, body=None, timeout=None, retry_busy=False, accept="application/json"):
         """Send one request and return the open response (status < 400), else raise ApiError."""
         url = self.url(path)
-        headers = dict(self.headers)
-        headers.setdefault("Accept", accept)
+        headers = {}
+        if not any(key.lower() == "accept" for key in self.headers):
+            headers["Accept"] = accept
         data = None
         if body is not None:
             data = json.dumps(body).encode("utf-8")
@@ -99,14 +172,14 @@ class HttpTransport:
         attempt = 0
         while True:
             try:
-                return self._session().open(method, url, data=data, headers=headers, timeout=timeout or self.timeout)
+                return self.follow(method, url, data=data, headers=headers, timeout=timeout)
             except HTTPError as e:
                 raw = _read_quietly(e)
                 if e.code == 503 and retry_busy and attempt < self.busy_retries:
                     self.sleep(self.busy_backoff * (2 ** attempt))
                     attempt += 1
                     continue
-                raise self._status_error(method, url, e.code, raw, attempt)
+                raise self._status_error(method, url, e.code, raw, attempt, final_url=e.final_url)
             except (OSError, http.client.HTTPException) as e:  # URLError, refused, time-outs, TLS
                 raise self._connection_error(method, url, e, timeout or self.timeout)
 
@@ -165,10 +238,11 @@ class HttpTransport:
         except (OSError, http.client.HTTPException) as e:
             raise self._connection_error(method, url, e, timeout or self.timeout)
 
-    def _status_error(self, method, url, status, raw, retried):
+    def _status_error(self, method, url, status, raw, retried, final_url=None):
         error = self.error_text(raw)
         detail = error if error is not None else excerpt(raw) or "(empty body)"
-        msg = "%s %s answered HTTP %s: %s" % (method, url, status, detail)
+        where = url if final_url in (None, url) else "%s (redirected to %s)" % (url, without_query(final_url))
+        msg = "%s %s answered HTTP %s: %s" % (method, where, status, detail)
         if retried:
             msg += " (after %d retries)" % retried
         return ApiError(msg, method=method, url=url, status=status, error=error)

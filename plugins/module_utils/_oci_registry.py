@@ -16,14 +16,15 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
 import re
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError, HttpTransport
+from ansible_collections.llmops.ollama.plugins.module_utils._http import (
+    ApiError, HttpTransport, has_userinfo, keeps_credentials, origin)
+from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import MAX_MANIFEST_BYTES, PartialFile
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -31,8 +32,10 @@ ACCEPT_MANIFEST = "%s, %s" % (MANIFEST_V2, OCI_MANIFEST)
 CHUNK = 1024 * 1024
 DOWNLOAD_ATTEMPTS = 3
 
-_MIRROR_URL = re.compile(r"^(https?)://([^/?#\s]+)/?$", re.IGNORECASE)
+_MIRROR_URL = re.compile(r"(https?)://([^/?#\s@]+)/?", re.IGNORECASE)  # used with fullmatch
 _BEARER_PARAM = re.compile(r'(\w+)="([^"]*)"')
+_AUTH_HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?")  # used with fullmatch
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # one header-safe word
 
 
 class InvalidMirror(ValueError):
@@ -40,12 +43,28 @@ class InvalidMirror(ValueError):
 
 
 def mirror_url(value, option):
-    """A registry base URL: http(s)://host[:port], nothing after it."""
-    match = _MIRROR_URL.match(value.strip()) if isinstance(value, str) else None
-    if not match:
+    """A registry base URL: http(s)://host[:port], nothing after it, and no credentials in it."""
+    if isinstance(value, str) and has_userinfo(value.strip()):
+        # the value is not quoted back: it holds a password
+        raise InvalidMirror("%s: the URL carries credentials (user:password@); they are refused there, where they "
+                            "would be logged and sent on; give the URL without them and put the credentials in an "
+                            "Authorization header instead" % option)
+    match = _MIRROR_URL.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not match or origin(match.group(0)) is None:
         raise InvalidMirror("%s: %r is not a registry URL; give http://host:port or https://host[:port] "
                             "(plain HTTP only when the URL says http://)" % (option, value))
     return "%s://%s" % (match.group(1).lower(), match.group(2))
+
+
+def auth_hosts(values, option):
+    """The hosts (host or host:port, lower case) a registry's Bearer realm may be on to receive credentials."""
+    hosts = []
+    for value in values or []:
+        match = _AUTH_HOST.fullmatch(value.strip()) if isinstance(value, str) else None
+        if not match or (match.group(2) and not 0 < int(match.group(2)) < 65536):
+            raise InvalidMirror("%s: %r is not a host name or host:port (no scheme, no path)" % (option, value))
+        hosts.append((match.group(1).strip("[]").lower(), int(match.group(2)) if match.group(2) else None))
+    return hosts
 
 
 def repository_of(name):
@@ -70,26 +89,18 @@ def registry_error_text(raw):
     return "; ".join(texts) or None
 
 
-def sha256_file(path, limit=None):
-    """The hash object of the first `limit` bytes of path (all of it without a limit)."""
-    digest = hashlib.sha256()
-    left = limit
-    with open(path, "rb") as handle:
-        while left is None or left > 0:
-            chunk = handle.read(CHUNK if left is None else min(CHUNK, left))
-            if not chunk:
-                break
-            digest.update(chunk)
-            if left is not None:
-                left -= len(chunk)
-    return digest
-
-
 class _Transport(HttpTransport):
     """HttpTransport plus raw bodies, per-request headers and the Bearer-token challenge that
-    Harbor and token-authenticated registries answer with 401."""
+    Harbor and token-authenticated registries answer with 401.
+
+    Credentials (the headers given, then the token) go only to the registry's origin; on a redirect
+    elsewhere (signed object storage) they stay behind. The given headers go to a token realm only on
+    the registry's own host or on a host listed in auth_hosts; elsewhere the request fails."""
 
     def __init__(self, *args, **kwargs):
+        self.auth_hosts = kwargs.pop("auth_hosts", None) or []
+        self.headers_option = kwargs.pop("headers_option", "headers")
+        self.auth_hosts_option = kwargs.pop("auth_hosts_option", "auth_hosts")
         super().__init__(*args, **kwargs)
         self.token = None
         self.token_tried = set()
@@ -98,15 +109,16 @@ class _Transport(HttpTransport):
         """The open response (status < 400), or ApiError naming method, URL, status and the registry's error."""
         timeout = timeout or self.timeout
         while True:
-            request_headers = dict(self.headers)
+            credentials = dict(self.headers)
             if self.token:
-                request_headers["Authorization"] = "Bearer %s" % self.token
-            request_headers.update(headers or {})
+                credentials["Authorization"] = "Bearer %s" % self.token
             try:
-                return self._session().open(method, url, data=data, headers=request_headers, timeout=timeout)
+                return self.follow(method, url, data=data, headers=headers, credentials=credentials, timeout=timeout)
             except HTTPError as e:
                 challenge = e.headers.get("WWW-Authenticate", "") if e.headers else ""
-                if e.code == 401 and challenge.lower().startswith("bearer ") and self._fetch_token(challenge, url):
+                # only the registry itself may ask for a token, not a host it redirected to
+                if (e.code == 401 and challenge.lower().startswith("bearer ")
+                        and keeps_credentials(self.base_url, e.final_url) and self._fetch_token(challenge, url)):
                     if hasattr(data, "seek"):
                         data.seek(0)
                     continue
@@ -116,44 +128,78 @@ class _Transport(HttpTransport):
                         raw = e.read()
                     except Exception:  # the error body is a courtesy; the status tells the story
                         raw = b""
-                raise self._status_error(method, url, e.code, raw, 0)
+                raise self._status_error(method, url, e.code, raw, 0, final_url=e.final_url)
             except (OSError, http.client.HTTPException) as e:
                 raise self._connection_error(method, url, e, timeout)
 
     def connection_error(self, method, url, exc):
         return self._connection_error(method, url, exc, self.timeout)
 
+    def realm_allowed(self, realm):
+        """True when the credentials may go to the token realm: the registry's own host (any port, but
+        not https turned into http), or a host the user listed (host matches any port, host:port that one)."""
+        realm_origin = origin(realm)
+        registry = origin(self.base_url)
+        if realm_origin is None or registry is None:
+            return False
+        scheme, host, port = realm_origin
+        if registry[0] == "https" and scheme != "https":
+            return False
+        if host == registry[1]:
+            return True
+        return any(host == listed and (listed_port is None or listed_port == port)
+                   for listed, listed_port in self.auth_hosts)
+
     def _fetch_token(self, challenge, url):
-        """Ask the realm for a token once per scope (anonymous, or with the Authorization header given);
-        True when one came back."""
+        """Ask the realm for a token once per scope (anonymous, or with the headers given when the realm
+        may have them); True when one came back."""
         params = dict(_BEARER_PARAM.findall(challenge))
         realm = params.pop("realm", None)
         key = (realm, params.get("scope"))
         if not realm or key in self.token_tried:
             return False
         self.token_tried.add(key)
+        if origin(realm) is None or has_userinfo(realm):
+            raise ApiError("%s asked for a token from the realm %r, which is not an http(s) URL without credentials"
+                           % (url, realm), method="GET", url=url, status=401)
+        realm_host = urlsplit(realm).netloc
+        if self.headers and not self.realm_allowed(realm):
+            raise ApiError(
+                "the registry %s wants a Bearer token from %s (the realm of its challenge), a host other than its own%s; "
+                "the credentials in %s are not sent there. If %s is the registry's token service, list its host in %s"
+                % (self.base_url, realm_host,
+                   " or over plain HTTP" if origin(realm)[0] == "http" and origin(self.base_url)[0] == "https" else "",
+                   self.headers_option, realm_host, self.auth_hosts_option),
+                method="GET", url=realm, status=401, error="token realm on another host")
         token_url = realm + ("&" if "?" in realm else "?") + urlencode(sorted(params.items()))
         try:
-            resp = self._session().open("GET", token_url, headers=dict(self.headers), timeout=self.timeout)
-            body = json.loads(resp.read())
+            resp = self.follow("GET", token_url, headers={"Accept": "application/json"}, credentials=self.headers,
+                               credential_url=realm, timeout=self.timeout)
+            body = json.loads(resp.read(MAX_MANIFEST_BYTES))
         except HTTPError as e:
             raise ApiError("GET %s (the token for %s) answered HTTP %s" % (token_url, url, e.code),
                            method="GET", url=token_url, status=e.code)
         except (OSError, http.client.HTTPException, ValueError) as e:
             raise ApiError("GET %s (the token for %s) failed: %s" % (token_url, url, to_text(e)),
                            method="GET", url=token_url)
-        self.token = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
+        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
+        if token is not None and not (isinstance(token, str) and _TOKEN.fullmatch(token)):
+            raise ApiError("GET %s (the token for %s) answered with a token that is not one printable word"
+                           % (token_url, url), method="GET", url=token_url)
+        self.token = token
         return bool(self.token)
 
 
 class RegistryClient:
     """One registry; repositories are <namespace>/<model>, tags are model tags, digests are 64 hex."""
 
-    def __init__(self, base_url, timeout, validate_certs=True, headers=None, attempts=DOWNLOAD_ATTEMPTS):
+    def __init__(self, base_url, timeout, validate_certs=True, headers=None, attempts=DOWNLOAD_ATTEMPTS,
+                 auth_hosts=None, headers_option="headers", auth_hosts_option="auth_hosts"):
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
         self.http = _Transport(self.base_url, timeout, validate_certs=validate_certs, headers=headers,
-                               error_text=registry_error_text, busy_retries=0)
+                               error_text=registry_error_text, busy_retries=0, auth_hosts=auth_hosts,
+                               headers_option=headers_option, auth_hosts_option=auth_hosts_option)
 
     def url(self, path):
         return self.http.url(path)
@@ -170,9 +216,12 @@ class RegistryClient:
         url = self._manifest_url(repository, tag)
         resp = self.http.send("GET", url, headers={"Accept": ACCEPT_MANIFEST})
         try:
-            raw = resp.read()
+            raw = resp.read(MAX_MANIFEST_BYTES + 1)
         except (OSError, http.client.HTTPException) as e:
             raise self.http.connection_error("GET", url, e)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ApiError("GET %s sent more than %d bytes; that is not a model manifest" % (url, MAX_MANIFEST_BYTES),
+                           method="GET", url=url, status=resp.status, error="manifest too large")
         media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
         return raw, media_type or MANIFEST_V2
 
@@ -215,10 +264,12 @@ class RegistryClient:
             raise
         length = resp.headers.get("Content-Length")
         resp.close()
-        return size is None or length is None or int(length) == size
+        return size is None or length is None or not length.isdigit() or int(length) == size
 
-    def upload_blob(self, repository, digest, path, size):
-        """A monolithic upload: POST /blobs/uploads/ then PUT the file to the Location with ?digest=."""
+    def upload_blob(self, repository, digest, body, size):
+        """A monolithic upload of the open binary file body: POST /blobs/uploads/ then PUT it to the
+        Location with ?digest=. The credentials go with the PUT only when the Location is on the
+        registry's own origin."""
         start = self.url("/v2/%s/blobs/uploads/" % repository)
         resp = self.http.send("POST", start, data=b"", headers={"Content-Length": "0"})
         resp.read()
@@ -227,18 +278,24 @@ class RegistryClient:
             raise ApiError("POST %s answered HTTP %s without a Location header for the upload"
                            % (start, resp.status), method="POST", url=start, status=resp.status)
         target = urljoin(start, location)
+        if origin(target) is None or has_userinfo(target):
+            raise ApiError("POST %s answered with an upload Location that is not an http(s) URL without credentials"
+                           % start, method="POST", url=start, status=resp.status)
         target += ("&" if urlsplit(target).query else "?") + urlencode({"digest": "sha256:" + digest})
-        with open(path, "rb") as body:
-            resp = self.http.send("PUT", target, data=body, headers={
-                "Content-Type": "application/octet-stream", "Content-Length": str(size)})
-            resp.read()
+        resp = self.http.send("PUT", target, data=body, headers={
+            "Content-Type": "application/octet-stream", "Content-Length": str(size)})
+        resp.read()
 
     def download_blob(self, repository, digest, size, partial):
-        """Make `partial` hold the blob, verified: resume from the bytes it already has (Range),
-        retry a broken transfer, and restart once from zero when resumed bytes turn out wrong.
-        A wrong digest removes the file and raises ApiError. Return (bytes received, bytes resumed)."""
+        """Make `partial` (a PartialFile, or a path for one) hold the blob, verified: resume from the
+        bytes it already has (Range), retry a broken transfer, and restart once from zero when resumed
+        bytes turn out wrong. A wrong digest removes the file and raises ApiError.
+        Return (bytes received, bytes resumed)."""
+        if isinstance(partial, str):
+            with PartialFile.at(partial) as handle:
+                return self.download_blob(repository, digest, size, handle)
         received = 0
-        resumed = os.path.getsize(partial) if os.path.exists(partial) else 0
+        resumed = min(partial.size(), size)
         restarted = False
         failures = 0
         while True:
@@ -248,18 +305,20 @@ class RegistryClient:
                 received += getattr(e, "received", 0)
                 failures += 1
                 if e.status is not None or failures >= self.attempts:
-                    e.msg += " (%d of %d bytes of sha256:%s are kept in %s for the next try)" % (
-                        os.path.getsize(partial) if os.path.exists(partial) else 0, size, digest, partial)
+                    if partial.file is not None:
+                        e.msg += " (%d of %d bytes of sha256:%s are kept in %s for the next try)" % (
+                            partial.size(), size, digest, partial.path)
                     raise
                 continue
             received += got
             if hexdigest == digest:
                 return received, resumed
-            os.remove(partial)
             if offset > 0 and not restarted:  # the bytes kept from before were wrong: start over once
+                partial.rewrite_from(0)
                 restarted = True
                 resumed = 0
                 continue
+            partial.discard()
             url = self._blob_url(repository, digest)
             raise ApiError("GET %s: the %d bytes received have the sha256 %s, not %s; the file was removed"
                            % (url, size, hexdigest, digest), method="GET", url=url, status=200,
@@ -267,12 +326,12 @@ class RegistryClient:
 
     def _fetch_into(self, repository, digest, size, partial):
         url = self._blob_url(repository, digest)
-        offset = os.path.getsize(partial) if os.path.exists(partial) else 0
+        offset = partial.size()
         if offset > size:
-            os.remove(partial)
+            partial.rewrite_from(0)
             offset = 0
         if offset == size:
-            return offset, 0, sha256_file(partial).hexdigest()
+            return offset, 0, partial.sha256().hexdigest()
         headers = {"Accept": "application/octet-stream"}
         if offset:
             headers["Range"] = "bytes=%d-" % offset
@@ -280,37 +339,37 @@ class RegistryClient:
             resp = self.http.send("GET", url, headers=headers)
         except ApiError as e:
             if e.status == 416:  # the partial file is longer than the blob
-                os.remove(partial)
+                partial.discard()
             raise
         if offset and (resp.status != 206 or not (resp.headers.get("Content-Range") or "").startswith(
                 "bytes %d-" % offset)):
             offset = 0  # the registry ignored the Range: it sends everything
-        hasher = sha256_file(partial, limit=offset) if offset else hashlib.sha256()
+        hasher = partial.sha256(limit=offset) if offset else hashlib.sha256()
+        partial.rewrite_from(offset)
         got = 0
-        with open(partial, "r+b" if offset else "wb") as out:
-            out.seek(offset)
-            out.truncate()
-            try:
-                while True:
-                    chunk = resp.read(CHUNK)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    hasher.update(chunk)
-                    got += len(chunk)
-                    if offset + got > size:
-                        break
-            except (OSError, http.client.HTTPException) as e:
-                error = self.http.connection_error("GET", url, e)
-                error.received = got
-                raise error
+        try:
+            while True:
+                chunk = resp.read(CHUNK)
+                if not chunk:
+                    break
+                partial.write(chunk)
+                hasher.update(chunk)
+                got += len(chunk)
+                if offset + got > size:
+                    break
+        except (OSError, http.client.HTTPException) as e:
+            error = self.http.connection_error("GET", url, e)
+            error.received = got
+            raise error
+        finally:
+            partial.file.flush()
         if offset + got < size:
             error = ApiError("GET %s: the connection closed after %d of %d bytes" % (url, offset + got, size),
                              method="GET", url=url)
             error.received = got
             raise error
         if offset + got > size:
-            os.remove(partial)
+            partial.discard()
             raise ApiError("GET %s sent more than the %d bytes the manifest gives for sha256:%s; the file was removed"
                            % (url, size, digest), method="GET", url=url, status=resp.status, error="size mismatch")
         return offset, got, hasher.hexdigest()

@@ -46,6 +46,7 @@ notes:
   - The registry must accept Ollama's media types (C(application/vnd.ollama.image.*) layers in a
     C(application/vnd.docker.distribution.manifest.v2+json) manifest); CNCF distribution, Harbor and Zot do.
   - Blobs are uploaded in one request each (monolithic upload).
+  - Errors about a file in O(models_dir) name its path and what is wrong with it, never what it holds.
 seealso:
   - module: llmops.ollama.ollama_model
 """
@@ -109,7 +110,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
 from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import ModelsDir, ModelsDirError
 from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import (
-    InvalidMirror, RegistryClient, mirror_url, repository_of)
+    InvalidMirror, RegistryClient, auth_hosts, mirror_url, repository_of)
 
 
 def push(module, name, registry, models_dir):
@@ -143,7 +144,8 @@ def push(module, name, registry, models_dir):
         result["blobs_pushed"].append("sha256:" + blob.digest)
         result["bytes_pushed"] += blob.size
         if not module.check_mode:
-            registry.upload_blob(repository, blob.digest, models_dir.blob_path(blob.digest), blob.size)
+            with models_dir.open_blob(blob) as body:
+                registry.upload_blob(repository, blob.digest, body, blob.size)
     result["actions"].append("put manifest %s" % result["repository"])
     if module.check_mode:
         return result
@@ -168,6 +170,7 @@ def main():
             "timeout": {"type": "int", "default": 60},
             "validate_certs": {"type": "bool", "default": True},
             "headers": {"type": "dict", "no_log": True},
+            "auth_hosts": {"type": "list", "elements": "str"},
         },
         supports_check_mode=True,
     )
@@ -180,11 +183,12 @@ def main():
         for key, value in (params["headers"] or {}).items():
             if not isinstance(value, str):
                 raise InvalidMirror("headers: the value of %r must be a string, got %s" % (key, type(value).__name__))
+        hosts = auth_hosts(params["auth_hosts"], "auth_hosts")
     except (_model_name.InvalidName, InvalidMirror) as e:
         module.fail_json(msg=str(e))
 
     registry = RegistryClient(base_url, params["timeout"], validate_certs=params["validate_certs"],
-                              headers=params["headers"])
+                              headers=params["headers"], auth_hosts=hosts)
     facts = {"model": name.shortest(), "mirror": base_url}
     try:
         result = push(module, name, registry, ModelsDir(params["models_dir"]))

@@ -83,11 +83,20 @@ options:
         name in O(models_dir) (C(manifests/registry.ollama.ai/library/qwen2.5/0.5b)).
       - Plain HTTP only when the URL says V(http://). O(timeout) and O(validate_certs) apply to the mirror too;
         O(headers) are not sent to it, O(source_headers) are.
+      - A URL with credentials in it (V(https://user:password@host)) is refused; put them in O(source_headers).
+      - Redirects of downloads (up to 5, as registries on S3 or GCS send every blob to a signed storage URL) are
+        followed; O(source_headers) and the registry's token go only to the mirror's own scheme, host and port, never
+        to the host a redirect leads to, nor over plain HTTP after a redirect from V(https://).
       - Blobs already in O(models_dir) are not fetched again; a broken transfer resumes from its C(-partial) file,
         in the same run and in the next one; a blob whose sha256 is wrong fails the task and is removed, and no
         manifest is written, so Ollama never lists a half model.
       - A mirror without the model fails, naming the mirror, repository, tag and HTTP status, and returns
         RV(mirror_missing=true), so a playbook can tell that failure from the others and fill the mirror.
+      - Nothing is written or read through a link; a symbolic link, a hard-linked partial download or a special file
+        where the module works in O(models_dir) (the directory itself, C(blobs/), C(manifests/) and the model's
+        directories, the manifest, the blobs, the module's partial files) fails the task, naming the path, and the file
+        the link points to is left alone. Partial downloads are C(blobs/.llmops-partial-sha256-<hex>) (mode C(0600)
+        until verified), not Ollama's own C(-partial) files; Ollama's start-up pruning removes them like its own.
       - A O(models_dir) that does not exist yet (on a fresh host, Ollama makes C(models/) only on its first pull) is
         created, mode C(0755) as Ollama makes it, when its parent (the data directory) exists; a missing parent fails
         before any request to the mirror. Check mode creates nothing.
@@ -99,9 +108,23 @@ options:
       - Extra HTTP headers for every request to the O(source) mirror, for example C(Authorization) with C(Basic)
         credentials for a mirror that does not serve anonymous pulls.
       - When the mirror answers with a C(Bearer) challenge (Harbor, token-authenticated distribution),
-        these headers are sent to its token service and the token is used from then on.
+        these headers are sent to its token service (the challenge's C(realm)) only when that is on the mirror's own
+        host (not over plain HTTP when the mirror is V(https://)) or on a host listed in O(source_auth_hosts);
+        otherwise the task fails, naming the realm's host. The token is used from then on, for the mirror only.
+      - Never sent to another scheme, host or port than the mirror's, so a redirect to signed object storage
+        gets neither these headers nor the token.
       - Values are not logged. Needs O(source).
     type: dict
+  source_auth_hosts:
+    description:
+      - Hosts, other than the O(source) mirror's own, whose token service may receive O(source_headers) when the mirror
+        answers with a C(Bearer) challenge, for example V(auth.docker.io) for a registry that hands out tokens from
+        another host.
+      - Each item is a host name or IP address (any port) or V(host:port) (that port only); no scheme, no path.
+      - Without credentials in O(source_headers), a token is asked for anonymously from any realm and this is not needed.
+      - Needs O(source).
+    type: list
+    elements: str
   pull_timeout:
     description:
       - Seconds a pull or create may go without sending a progress line before it is abandoned.
@@ -179,6 +202,15 @@ EXAMPLES = r"""
     source: https://registry.example.com
     source_headers:
       Authorization: "Basic {{ ('fleet:' ~ mirror_password) | b64encode }}"
+
+- name: A mirror whose token service is on another host
+  llmops.ollama.ollama_model:
+    name: qwen2.5:0.5b
+    source: https://registry.example.com
+    source_headers:
+      Authorization: "Basic {{ ('fleet:' ~ mirror_password) | b64encode }}"
+    source_auth_hosts:
+      - auth.example.com
 
 - name: A support bot with its own system prompt
   llmops.ollama.ollama_model:
@@ -294,7 +326,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._common import (
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
 from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import Manifest, ModelsDir, ModelsDirError
 from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import (
-    InvalidMirror, RegistryClient, mirror_url, repository_of)
+    InvalidMirror, RegistryClient, auth_hosts, mirror_url, repository_of)
 
 
 def _state_view(entry):
@@ -439,9 +471,9 @@ class ModelManager:
         models_dir.ensure_dirs()
         models_dir.check_space(missing)
         for blob in missing:
-            received, resumed = self.mirror.download_blob(repository, blob.digest, blob.size,
-                                                          models_dir.partial_path(blob.digest))
-            models_dir.install_blob(blob)
+            with models_dir.open_partial(blob) as partial:
+                received, resumed = self.mirror.download_blob(repository, blob.digest, blob.size, partial)
+                models_dir.install_blob(blob, partial)
             transfer["bytes_fetched"] += received
             transfer["bytes_resumed"] += resumed
         path = models_dir.write_manifest(self.name, manifest)
@@ -497,6 +529,7 @@ def argument_spec():
         "pull_timeout": {"type": "int", "default": 600},
         "source": {"type": "str"},
         "source_headers": {"type": "dict", "no_log": True},
+        "source_auth_hosts": {"type": "list", "elements": "str"},
         "models_dir": {"type": "path", "default": "/var/lib/ollama/models"},
         "from": {"type": "str"},
         "system": {"type": "str"},
@@ -546,7 +579,7 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[("digest", "from")],
         required_by={"system": "from", "template": "from", "parameters": "from", "messages": "from",
-                     "source_headers": "source"},
+                     "source_headers": "source", "source_auth_hosts": "source"},
     )
     params = module.params
     try:
@@ -560,7 +593,9 @@ def main():
         mirror = None
         if params["source"] is not None:
             mirror = RegistryClient(mirror_url(params["source"], "source"), params["timeout"],
-                                    validate_certs=params["validate_certs"], headers=params["source_headers"])
+                                    validate_certs=params["validate_certs"], headers=params["source_headers"],
+                                    auth_hosts=auth_hosts(params["source_auth_hosts"], "source_auth_hosts"),
+                                    headers_option="source_headers", auth_hosts_option="source_auth_hosts")
     except (_model_name.InvalidName, InvalidOption, InvalidMirror) as e:
         module.fail_json(msg=str(e))
 

@@ -38,3 +38,19 @@ def registry():
     from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import FakeRegistry
     with FakeRegistry() as server:
         yield server
+
+
+@pytest.fixture
+def storage():
+    """Signed object storage that refuses Authorization, as S3 does; see FakeStorage."""
+    from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import FakeStorage
+    with FakeStorage() as server:
+        yield server
+
+
+@pytest.fixture
+def token_service():
+    """A Bearer token service on another host than the registry; see FakeTokenService."""
+    from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import FakeTokenService
+    with FakeTokenService() as server:
+        yield server

@@ -142,14 +142,17 @@ class FakeOllama(InProcessServer):
         entries = []
         for path in sorted(glob.glob(os.path.join(self.models_dir or "/nonexistent", "manifests", "*", "*", "*", "*"))):
             host, namespace, model, tag = path.split(os.sep)[-4:]
-            with open(path, "rb") as handle:
-                raw = handle.read()
-            manifest = json.loads(raw)
+            try:
+                with open(path, "rb") as handle:
+                    raw = handle.read()
+                manifest = json.loads(raw)
+                size = sum(layer["size"] for layer in [manifest["config"]] + manifest["layers"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # Ollama skips a manifest it cannot read when it lists models
             if host == "registry.ollama.ai":
                 name = "%s:%s" % (model, tag) if namespace == "library" else "%s/%s:%s" % (namespace, model, tag)
             else:
                 name = "%s/%s/%s:%s" % (host, namespace, model, tag)
-            size = sum(layer["size"] for layer in [manifest["config"]] + manifest["layers"])
             entries.append({"name": name, "model": name, "modified_at": "2025-05-04T17:37:44.706015396-07:00",
                             "size": size, "digest": hashlib.sha256(raw).hexdigest(),
                             "details": {"format": "gguf", "family": "qwen2"}})

@@ -7,8 +7,10 @@ collection uses), recording every request.
 
 Faults a test can ask for: a blob served with a flipped byte (`corrupt`), a blob transfer that
 drops the connection after some bytes (`drops`), a registry that ignores Range (`honour_range`),
-and Bearer-token authentication (`require_token`). Also helpers to build Ollama manifests and to
-lay models out in a models directory the way Ollama does.
+Bearer-token authentication (`require_token`, with the realm on another server: `token_realm`),
+and blob downloads redirected to signed object storage (`redirect_blobs_to`, a FakeStorage that
+refuses any request carrying Authorization, as S3 does). Also helpers to build Ollama manifests
+and to lay models out in a models directory the way Ollama does.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class FakeRegistry(InProcessServer):
         self.honour_range = True
         self.require_token = False
         self.read_only = False  # uploads and manifest PUTs are denied, as for a pull-only account
+        self.token_realm = None  # the realm a Bearer challenge names; None: this registry's own /token
+        self.redirect_blobs_to = None  # a FakeStorage: blob GETs answer 307 to a signed URL there
         self.uploads = {}      # upload id -> repository
         self.sent = {}         # hex -> blob bytes sent in GET bodies
         super().__init__(self._handler_class())
@@ -120,8 +124,8 @@ class FakeRegistry(InProcessServer):
         with self._lock:
             if self.require_token and path.split("?")[0] != "/token":
                 if headers.get("Authorization") != "Bearer " + TOKEN:
-                    challenge = 'Bearer realm="%s/token",service="fake",scope="repository:%s:pull"' % (
-                        self.url, path.split("/")[2] if path.count("/") > 2 else "")
+                    challenge = 'Bearer realm="%s",service="fake",scope="repository:%s:pull"' % (
+                        self.token_realm or self.url + "/token", path.split("/")[2] if path.count("/") > 2 else "")
                     return self._json(401, _errors("UNAUTHORIZED", "authentication required"),
                                       {"WWW-Authenticate": challenge})
             split = urlsplit(path)
@@ -136,6 +140,12 @@ class FakeRegistry(InProcessServer):
             if match:
                 return self._manifest(method, match.group("repo"), match.group("ref"), headers, body)
             match = _BLOB.match(route)
+            if match and method == "GET" and self.redirect_blobs_to is not None \
+                    and match.group("hex") in self.links.get(match.group("repo"), set()):
+                storage = self.redirect_blobs_to
+                storage.put(match.group("hex"), self.blobs[match.group("hex")])
+                return (307, {"Location": "%s/bucket/%s?X-Amz-Signature=s1gn3d" % (storage.url, match.group("hex")),
+                              "Content-Length": "0"}, b"", None, None)
             if match and method in ("GET", "HEAD"):
                 return self._blob(method, match.group("repo"), match.group("hex"), headers)
             match = _UPLOAD_START.match(route)
@@ -248,5 +258,88 @@ class FakeRegistry(InProcessServer):
                     pass
 
             do_GET = do_HEAD = do_POST = do_PUT = _serve
+
+        return Handler
+
+
+class FakeStorage(InProcessServer):
+    """Signed object storage a registry redirects blob downloads to (S3, GCS): it serves
+    /bucket/<hex>?<signature> and, as S3 does, answers 400 to any request that also carries an
+    Authorization header ("only one auth mechanism allowed"). Every request's headers are recorded.
+    Its url names the host `localhost`, so that it is another host than the registry's 127.0.0.1."""
+
+    def __init__(self):
+        self.objects = {}
+        self.requests = []  # (method, path, headers)
+        super().__init__(self._handler_class())
+
+    @property
+    def url(self):
+        return "http://localhost:%d" % self._server.server_address[1]
+
+    def put(self, hexdigest, data):
+        with self._lock:
+            self.objects[hexdigest] = data
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                fake.requests.append((self.command, self.path, dict(self.headers)))
+                split = urlsplit(self.path)
+                data = fake.objects.get(split.path.rsplit("/", 1)[-1])
+                if self.headers.get("Authorization") is not None:
+                    status, body = 400, (b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism "
+                                         b"allowed</Message></Error>")
+                elif "X-Amz-Signature=" not in split.query or data is None:
+                    status, body = 403, b"<Error><Code>AccessDenied</Code></Error>"
+                else:
+                    status, body = 200, data
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream" if status == 200 else "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_HEAD = do_GET
+
+        return Handler
+
+
+class FakeTokenService(InProcessServer):
+    """A Bearer token service on its own server (host `localhost`, the registry is 127.0.0.1):
+    GET /token answers the token the registry accepts, and every request is recorded."""
+
+    def __init__(self):
+        self.requests = []
+        super().__init__(self._handler_class())
+
+    @property
+    def url(self):
+        return "http://localhost:%d" % self._server.server_address[1]
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                fake.requests.append((self.command, self.path, dict(self.headers)))
+                body = json.dumps({"token": TOKEN}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
         return Handler

@@ -53,3 +53,15 @@ def test_explicit_urls_need_a_scheme(value, fragment):
 def test_bad_ollama_host(value):
     with pytest.raises(InvalidOption, match="^OLLAMA_HOST: "):
         resolve_api_url(None, {"OLLAMA_HOST": value})
+
+
+@pytest.mark.parametrize("value", ["http://ops:s3cr3t@10.0.0.5:11434", "https://ops@ollama.example.com/"])
+def test_credentials_in_api_url_or_ollama_host_are_refused_without_repeating_them(value):
+    with pytest.raises(InvalidOption) as caught:
+        resolve_api_url(value, {})
+    assert str(caught.value).startswith("api_url: the URL carries credentials (user:password@)")
+    assert "s3cr3t" not in str(caught.value) and "ops" not in str(caught.value)
+    with pytest.raises(InvalidOption) as caught:
+        resolve_api_url(None, {"OLLAMA_HOST": value})
+    assert str(caught.value).startswith("OLLAMA_HOST: the value carries credentials")
+    assert "s3cr3t" not in str(caught.value)

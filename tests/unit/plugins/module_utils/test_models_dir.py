@@ -23,7 +23,8 @@ def test_paths_follow_ollamas_layout(tmp_path):
     assert models.manifest_path(_model_name.parse("lab:5000/team/bot:v1")) == \
         str(tmp_path / "manifests/lab:5000/team/bot/v1")
     assert models.blob_path("ab" * 32) == str(tmp_path / "blobs" / ("sha256-" + "ab" * 32))
-    assert models.partial_path("ab" * 32) == str(tmp_path / "blobs" / ("sha256-" + "ab" * 32 + "-partial"))
+    # ours, not Ollama's sha256-<hex>-partial (see PARTIAL_PREFIX)
+    assert models.partial_path("ab" * 32) == str(tmp_path / "blobs" / (".llmops-partial-sha256-" + "ab" * 32))
 
 
 def test_read_manifest_matches_existing_names_ignoring_case(tmp_path):
@@ -41,16 +42,21 @@ def test_read_manifest_of_a_missing_model_is_none(tmp_path):
     assert ModelsDir(str(tmp_path)).read_manifest(QWEN) is None
 
 
-@pytest.mark.parametrize("digest", ["sha256:../../etc/passwd", "sha256:" + "A" * 64, "md5:" + "a" * 32, None])
+@pytest.mark.parametrize("digest", ["sha256:../../etc/passwd", "sha256:" + "A" * 64, "md5:" + "a" * 32, None,
+                                    "sha256:" + "a" * 64 + "\n", "sha256:" + "a" * 64 + "x", " sha256:" + "a" * 64,
+                                    "sha256:" + "a" * 64 + "/../x"])
 def test_a_manifest_naming_a_bad_digest_is_refused(digest):
-    raw = json.dumps({"layers": [{"digest": digest, "size": 3}]}).encode()
-    with pytest.raises(ModelsDirError, match="names a blob with digest"):
+    raw = json.dumps({"layers": [{"digest": "sha256:" + "b" * 64, "size": 3}, {"digest": digest, "size": 3}]}).encode()
+    with pytest.raises(ModelsDirError) as caught:
         Manifest(raw, "http://mirror")
+    assert str(caught.value) == ("the manifest from http://mirror is refused: the digest of layers[1] is not "
+                                 "sha256:<64 lower-case hex> exactly (nothing before or after it)")
 
 
-def test_a_manifest_that_is_not_json_is_refused():
-    with pytest.raises(ModelsDirError, match="the manifest from http://mirror is not JSON"):
-        Manifest(b"<html>", "http://mirror")
+def test_a_manifest_that_is_not_json_is_refused_without_quoting_it():
+    with pytest.raises(ModelsDirError, match="the manifest from http://mirror is not JSON") as caught:
+        Manifest(b"<html>secret", "http://mirror")
+    assert "secret" not in str(caught.value) and "html" not in str(caught.value)
 
 
 def test_write_manifest_refuses_while_blobs_are_missing(tmp_path):
@@ -68,10 +74,10 @@ def test_blobs_then_manifest_with_ollamas_modes_and_no_temporary_file_left(tmp_p
     models.ensure_dirs()
     manifest = Manifest(raw, "test")
     for blob in manifest.blobs:
-        with open(models.partial_path(blob.digest), "wb") as out:
-            out.write(blobs[blob.digest])
-        os.chmod(models.partial_path(blob.digest), 0o600)
-        models.install_blob(blob)
+        with models.open_partial(blob) as partial:
+            assert stat.S_IMODE(os.stat(models.partial_path(blob.digest)).st_mode) == 0o600
+            partial.write(blobs[blob.digest])
+            models.install_blob(blob, partial)
         assert stat.S_IMODE(os.stat(models.blob_path(blob.digest)).st_mode) == 0o644
     assert models.missing_blobs(manifest) == []
     path = models.write_manifest(QWEN, manifest)
@@ -115,3 +121,31 @@ def test_check_space_counts_partial_bytes(tmp_path, monkeypatch):
     with open(models.partial_path(body.digest), "wb") as out:
         out.write(b"\0" * 10)
     models.check_space(manifest.blobs)
+
+
+def test_an_oversized_manifest_on_disk_is_refused_naming_it(tmp_path):
+    path = tmp_path / "manifests" / "registry.ollama.ai" / "library" / "qwen2.5" / "0.5b"
+    path.parent.mkdir(parents=True)
+    with open(str(path), "wb") as out:
+        out.truncate(5 * 1024 * 1024)
+    with pytest.raises(ModelsDirError, match="%s is more than 4194304 bytes; it is not a model manifest" % path):
+        ModelsDir(str(tmp_path)).read_manifest(QWEN)
+
+
+def test_a_digest_never_names_a_file_unless_it_is_64_hex(tmp_path):
+    for digest in ("../../etc/passwd", "a" * 64 + "\n", "A" * 64):
+        with pytest.raises(ModelsDirError, match="not 64 lower-case hex characters"):
+            ModelsDir(str(tmp_path)).blob_path(digest)
+
+
+def test_a_partial_is_resumed_only_from_a_regular_file_of_its_own(tmp_path):
+    raw, blobs = sample_model()
+    models = ModelsDir(str(tmp_path))
+    models.ensure_dirs()
+    blob = Manifest(raw, "test").blobs[1]
+    with models.open_partial(blob) as partial:
+        partial.write(b"12345")
+    with models.open_partial(blob) as partial:
+        assert partial.size() == 5  # kept for the next try
+        partial.discard()
+    assert not os.path.lexists(models.partial_path(blob.digest))

@@ -192,7 +192,8 @@ def test_upload_then_put_manifest(registry, tmp_path):
         path = tmp_path / hexdigest
         path.write_bytes(data)
         assert registry_client.has_blob(REPO, hexdigest, len(data)) is False
-        registry_client.upload_blob(REPO, hexdigest, str(path), len(data))
+        with open(str(path), "rb") as body:
+            registry_client.upload_blob(REPO, hexdigest, body, len(data))
         assert registry_client.has_blob(REPO, hexdigest, len(data)) is True
     assert registry_client.put_manifest(REPO, "0.5b", raw) == sha256(raw)
     assert registry.manifests[(REPO, "0.5b")] == raw

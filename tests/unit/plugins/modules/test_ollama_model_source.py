@@ -155,7 +155,7 @@ def test_a_corrupted_blob_fails_and_no_model_is_listed(fake, registry, models_di
     assert "the file was removed" in result["msg"]
     assert not os.path.exists(str(models_dir / QWEN_PATH))
     assert "blobs/sha256-%s" % body not in disk_files(models_dir)
-    assert "blobs/sha256-%s-partial" % body not in disk_files(models_dir)
+    assert "blobs/.llmops-partial-sha256-%s" % body not in disk_files(models_dir)
     assert fake.disk_models() == []
 
 
@@ -167,7 +167,7 @@ def test_a_transfer_broken_on_every_attempt_resumes_in_the_next_run(fake, regist
     assert result["failed"] is True
     assert "the connection closed after 150000 of %d bytes" % len(blobs[body]) in result["msg"]
     assert fake.disk_models() == []
-    assert os.path.getsize(str(models_dir / ("blobs/sha256-%s-partial" % body))) == 150000
+    assert os.path.getsize(str(models_dir / ("blobs/.llmops-partial-sha256-%s" % body))) == 150000
 
     before = registry.sent[body]
     result = run(fake, registry, models_dir)
@@ -175,7 +175,7 @@ def test_a_transfer_broken_on_every_attempt_resumes_in_the_next_run(fake, regist
     assert result["transfer"]["bytes_resumed"] == 150000
     assert registry.sent[body] - before == len(blobs[body]) - 150000
     assert result["model"]["digest"] == sha256(raw)
-    assert "blobs/sha256-%s-partial" % body not in disk_files(models_dir)
+    assert "blobs/.llmops-partial-sha256-%s" % body not in disk_files(models_dir)
 
 
 def test_digest_pin_is_checked_against_the_mirror_before_any_blob(fake, registry, models_dir, mirrored):
