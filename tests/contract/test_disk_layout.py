@@ -48,3 +48,18 @@ def test_blob_files_are_named_sha256_dash_hex_with_mode_0644(pulled, double):
     for blob in (double.models / "blobs").iterdir():
         assert blob.name.startswith("sha256-") and len(blob.name) == 71
         assert blob.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_manifest_is_decoded_as_gos_json_decoder_does(pulled, double):
+    """Ollama reads the first JSON value (bytes after it are ignored), matches keys
+    case-insensitively, and skips a manifest whose fields have the wrong JSON type."""
+    library = double.models / "manifests/registry.ollama.ai/library"
+    manifest = json.loads((library / "qwen2.5/0.5b").read_bytes())
+    (library / "trailing").mkdir()
+    (library / "trailing/latest").write_text(json.dumps(manifest) + "\nnot json")
+    (library / "shouting").mkdir()
+    (library / "shouting/latest").write_text(json.dumps({key.upper(): value for key, value in manifest.items()}))
+    (library / "mistyped").mkdir()
+    (library / "mistyped/latest").write_text(json.dumps(dict(manifest, schemaVersion="2")))
+    assert sorted(model.model for model in pulled.list().models) == \
+        ["qwen2.5:0.5b", "shouting:latest", "trailing:latest"]

@@ -78,7 +78,11 @@ def context_length():
 
 
 def noprune():
-    return _var("OLLAMA_NOPRUNE").lower() not in ("", "0", "false")
+    """envconfig.Bool: empty is false; strconv.ParseBool's words; anything else is TRUE."""
+    raw = _var("OLLAMA_NOPRUNE")
+    if raw in ("", "0", "f", "F", "false", "FALSE", "False"):
+        return False
+    return True
 
 
 def version():

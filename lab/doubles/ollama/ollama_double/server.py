@@ -6,7 +6,7 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import config, routes
+from . import config, prune, routes
 from .httpio import Body, go_json
 from .streams import ApiError, Empty, Json, Stream, StreamError, Text
 
@@ -229,6 +229,12 @@ def serve():
           f'env="map[OLLAMA_HOST:{scheme}://{host}:{port} OLLAMA_KEEP_ALIVE:{state.keep_alive_ns // 10**9}s '
           f'OLLAMA_MAX_QUEUE:{state.max_queue} OLLAMA_MODELS:{state.store.root} '
           f'OLLAMA_ORIGINS:[{" ".join(state.origins)}]]"', file=sys.stderr, flush=True)
+    try:
+        prune.at_start(state.store.root, config.version(), config.noprune())
+    except prune.StartFailed as err:
+        server.server_close()
+        print(f"Error: {err}", file=sys.stderr, flush=True)
+        return 1
     print(f'time={time.strftime("%Y-%m-%dT%H:%M:%S")} level=INFO source=routes.go '
           f'msg="Listening on {host}:{port} (version {config.version()})"', file=sys.stderr, flush=True)
     try:

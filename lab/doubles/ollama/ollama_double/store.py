@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 
-from . import names
+from . import manifestjson, names
 
 DIGEST_PATTERN = re.compile(r"^sha256[:-][0-9a-fA-F]{64}$")
 MODEL_TYPE = "application/vnd.ollama.image.model"
@@ -30,7 +30,7 @@ class LocalModel:
         self.store, self.name, self.path = store, name, path
         with open(path, "rb") as handle:
             self.raw = handle.read()
-        self.manifest = json.loads(self.raw)
+        self.manifest = manifestjson.decode(self.raw)  # ManifestError is a ValueError
         self.digest = hashlib.sha256(self.raw).hexdigest()
         self.mtime_ns = os.stat(path).st_mtime_ns
 
@@ -43,7 +43,7 @@ class LocalModel:
         return self.manifest.get("config") or {}
 
     def all_digests(self):
-        digests = [layer["digest"] for layer in self.layers]
+        digests = [layer["digest"] for layer in self.layers if layer.get("digest")]
         if self.config_descriptor.get("digest"):
             digests.append(self.config_descriptor["digest"])
         return digests
