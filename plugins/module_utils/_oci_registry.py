@@ -42,6 +42,16 @@ class InvalidMirror(ValueError):
     pass
 
 
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")  # used with fullmatch
+
+
+def _hex_digest(digest):
+    """A digest names a URL only when it is 64 lower-case hex characters, whole."""
+    if not isinstance(digest, str) or not _HEX_DIGEST.fullmatch(digest):
+        raise ApiError("refusing a blob digest that is not 64 lower-case hex characters", error="invalid digest")
+    return digest
+
+
 def mirror_url(value, option):
     """A registry base URL: http(s)://host[:port], nothing after it, and no credentials in it."""
     if isinstance(value, str) and has_userinfo(value.strip()):
@@ -212,9 +222,9 @@ class RegistryClient:
 
     # manifests
 
-    def _read_manifest(self, repository, tag):
+    def _read_manifest(self, repository, tag, accept=ACCEPT_MANIFEST):
         url = self._manifest_url(repository, tag)
-        resp = self.http.send("GET", url, headers={"Accept": ACCEPT_MANIFEST})
+        resp = self.http.send("GET", url, headers={"Accept": accept})
         try:
             raw = resp.read(MAX_MANIFEST_BYTES + 1)
         except (OSError, http.client.HTTPException) as e:
@@ -225,10 +235,11 @@ class RegistryClient:
         media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
         return raw, media_type or MANIFEST_V2
 
-    def get_manifest(self, repository, tag):
-        """(raw bytes, media type) of repository:tag, or None when the registry has no such manifest (404)."""
+    def get_manifest(self, repository, tag, accept=ACCEPT_MANIFEST):
+        """(raw bytes, media type) of repository:tag, or None when the registry has no such manifest (404).
+        `accept` is the Accept header (by default both the Docker v2 and the OCI manifest types)."""
         try:
-            return self._read_manifest(repository, tag)
+            return self._read_manifest(repository, tag, accept=accept)
         except ApiError as e:
             if e.status == 404:
                 return None
@@ -285,6 +296,29 @@ class RegistryClient:
         resp = self.http.send("PUT", target, data=body, headers={
             "Content-Type": "application/octet-stream", "Content-Length": str(size)})
         resp.read()
+
+    def read_blob(self, repository, digest, size, limit=MAX_MANIFEST_BYTES):
+        """The bytes of a small blob (a model's config), read into memory and verified: exactly `size`
+        bytes (at most `limit`) whose sha256 is `digest`, else ApiError. The blob is never written anywhere."""
+        url = self._blob_url(repository, _hex_digest(digest))
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= limit:
+            raise ApiError("GET %s: not read: the manifest gives it %r bytes, and a metadata blob is read only up to %d"
+                           % (url, size, limit), method="GET", url=url, error="blob too large")
+        resp = self.http.send("GET", url, headers={"Accept": "application/octet-stream"})
+        try:
+            raw = resp.read(size + 1)
+        except (OSError, http.client.HTTPException) as e:
+            raise self.http.connection_error("GET", url, e)
+        finally:
+            resp.close()
+        if len(raw) != size:
+            got = "more than %d" % size if len(raw) > size else "%d" % len(raw)
+            raise ApiError("GET %s sent %s bytes; the manifest gives %d" % (url, got, size),
+                           method="GET", url=url, status=resp.status, error="size mismatch")
+        if hashlib.sha256(raw).hexdigest() != digest:
+            raise ApiError("GET %s: the %d bytes received do not have the sha256 the manifest gives" % (url, size),
+                           method="GET", url=url, status=resp.status, error="digest mismatch")
+        return raw
 
     def download_blob(self, repository, digest, size, partial):
         """Make `partial` (a PartialFile, or a path for one) hold the blob, verified: resume from the

@@ -247,10 +247,12 @@ class FakeRegistry(InProcessServer):
                     self.end_headers()
                     if drop is not None:
                         payload = payload[:drop]
-                    self.wfile.write(payload)
-                    self.wfile.flush()
+                    # Counted before the write: the client may finish reading, and the test assert,
+                    # before this thread runs again.
                     if blob is not None:
                         fake.count_sent(blob, len(payload))
+                    self.wfile.write(payload)
+                    self.wfile.flush()
                     if drop is not None:
                         self.close_connection = True
                         self.connection.shutdown(socket.SHUT_RDWR)

@@ -31,17 +31,22 @@ def _fail_json(self, msg, **kwargs):
 
 
 def run_module(module, args, check_mode=False, diff=False):
-    """Return the module's result dict; result['failed'] is True when it called fail_json."""
+    """Return the module's result dict; result['failed'] is True when it called fail_json, and
+    result['warnings'] lists what it passed to AnsibleModule.warn(), when anything."""
     args = dict(args)
     if check_mode:
         args["_ansible_check_mode"] = True
     if diff:
         args["_ansible_diff"] = True
+    warnings = []
     with patch_module_args(args), \
             mock.patch.object(basic.AnsibleModule, "exit_json", _exit_json), \
-            mock.patch.object(basic.AnsibleModule, "fail_json", _fail_json):
+            mock.patch.object(basic.AnsibleModule, "fail_json", _fail_json), \
+            mock.patch.object(basic.AnsibleModule, "warn", lambda self, warning, **kw: warnings.append(warning)):
         try:
             module.main()
         except ModuleExit as e:
+            if warnings:
+                e.result["warnings"] = warnings
             return e.result
     raise AssertionError("the module returned without exit_json or fail_json")
