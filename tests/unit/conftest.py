@@ -54,3 +54,12 @@ def token_service():
     from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import FakeTokenService
     with FakeTokenService() as server:
         yield server
+
+
+@pytest.fixture
+def mirrored(registry):
+    """qwen2.5:0.5b (library/qwen2.5, a small sample model) on the fake registry: (manifest bytes, blobs)."""
+    from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import sample_model
+    raw, blobs = sample_model()
+    registry.add_model("library/qwen2.5", "0.5b", raw, blobs)
+    return raw, blobs

@@ -21,10 +21,9 @@ import os
 import re
 import socket
 import uuid
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from ansible_collections.llmops.ollama.tests.unit.plugins.inprocess_server import InProcessServer
+from ansible_collections.llmops.ollama.tests.unit.plugins.inprocess_server import InProcessServer, QuietHandler
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
@@ -229,12 +228,7 @@ class FakeRegistry(InProcessServer):
     def _handler_class(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -286,12 +280,7 @@ class FakeStorage(InProcessServer):
     def _handler_class(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 fake.requests.append((self.command, self.path, dict(self.headers)))
                 split = urlsplit(self.path)
@@ -303,11 +292,7 @@ class FakeStorage(InProcessServer):
                     status, body = 403, b"<Error><Code>AccessDenied</Code></Error>"
                 else:
                     status, body = 200, data
-                self.send_response(status)
-                self.send_header("Content-Type", "application/octet-stream" if status == 200 else "application/xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(status, "application/octet-stream" if status == 200 else "application/xml", body)
 
             do_HEAD = do_GET
 
@@ -329,19 +314,9 @@ class FakeTokenService(InProcessServer):
     def _handler_class(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 fake.requests.append((self.command, self.path, dict(self.headers)))
-                body = json.dumps({"token": TOKEN}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, "application/json", json.dumps({"token": TOKEN}).encode())
 
         return Handler

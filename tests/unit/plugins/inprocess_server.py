@@ -9,7 +9,7 @@ context manager."""
 from __future__ import annotations
 
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class InProcessServer:
@@ -32,3 +32,19 @@ class InProcessServer:
     def __exit__(self, *exc):
         self._server.shutdown()
         self._server.server_close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive request handler that logs nothing, with one way to send a whole answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, content_type, body):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)

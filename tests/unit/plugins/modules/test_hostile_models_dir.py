@@ -68,13 +68,6 @@ def models_dir(fake, tmp_path):
     return path
 
 
-@pytest.fixture
-def mirrored(registry):
-    raw, blobs = sample_model()
-    registry.add_model(REPO, "0.5b", raw, blobs)
-    return raw, blobs
-
-
 def body_of(blobs):
     return max(blobs, key=lambda d: len(blobs[d]))
 

@@ -29,13 +29,6 @@ def models_dir(fake, tmp_path):
     return tmp_path
 
 
-@pytest.fixture
-def mirrored(registry):
-    raw, blobs = sample_model()
-    registry.add_model(REPO, "0.5b", raw, blobs)
-    return raw, blobs
-
-
 def run(fake, registry, models_dir, check_mode=False, diff=False, **args):
     args.setdefault("name", QWEN)
     args.setdefault("api_url", fake.url)
