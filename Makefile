@@ -25,7 +25,9 @@ help:
 	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat stand-in)"
 	@echo "make molecule   - molecule scenarios default, podman, fleet; the preflight refusals"
 	@echo "make faults     - fault, bad-input and exposure tests; rewrites tests/faults/RESULTS.md"
-	@echo "make readme     - re-render the README's figure tables from the RESULTS files"
+	@echo "make readme     - re-render the README's figures from docs/figures/*.json (checked by make units)"
+	@echo "make venv       - the virtual environment from requirements.txt (every target makes it first)"
+	@echo "make collection - link the checkout into build/collections, the one collections path"
 	@echo "make lab-down   - remove the lab's containers, network and volumes"
 	@echo "make clean      - lab-down and remove build/"
 

@@ -56,6 +56,11 @@ def label(record: dict) -> str:
     return text + (" (with uncommitted changes)" if m["dirty"] else "")
 
 
+def label_now() -> str:
+    """label() of the checkout as it is now."""
+    return label({"measured": measured()})
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] != "save":
         sys.exit("usage: provenance.py save NAME < figures.json")

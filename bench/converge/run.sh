@@ -63,7 +63,7 @@ print("with the lab up; the machine is shared, so expect some spread.")
 print()
 sys.path.insert(0, "bench")
 import provenance
-print("Commit measured: %s." % provenance.label({"measured": provenance.measured()}))
+print("Measured at %s." % provenance.label_now())
 provenance.save("converge", {
     "runs": len(rows), "first_median_s": "%.1f" % first, "noop_median_s": "%.1f" % second,
     "ratio": "%.2f" % (second / first), "noop_tasks": "%d" % statistics.median(r[2] for r in rows),

@@ -165,7 +165,7 @@ def write_results(samples, runs):
         "Reproduce: `.venv/bin/python bench/module_noop/run.py --runs %d`" % runs,
         "",
     ]
-    lines.append("Commit measured: %s." % provenance.label({"measured": provenance.measured()}))
+    lines.append("Measured at %s." % provenance.label_now())
     lines.append("")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as handle:
         handle.write("\n".join(lines))

@@ -134,8 +134,8 @@ def pytest_sessionfinish(session, exitstatus):
         "|---|---|---|---|---|",
     ]
     lines += ["| %s |" % " | ".join(_cell(c) for c in row) for row in rows]
-    lines += ["", "Commit measured: %s. The Ollama and LobeChat in these runs are the lab's stand-ins "
-              "(lab/doubles), not the real programs." % provenance.label({"measured": provenance.measured()}), ""]
+    lines += ["", "Measured at %s. The Ollama and LobeChat in these runs are the lab's stand-ins "
+              "(lab/doubles), not the real programs." % provenance.label_now(), ""]
     RESULTS.write_text("\n".join(lines))
     figures_by_test = {nodeid.split("::", 1)[-1]: fig["figures"] for nodeid, fig in _FIGURES.items()}
     provenance.save("faults", {
