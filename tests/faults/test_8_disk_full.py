@@ -4,6 +4,7 @@ so that the ~300 MiB model fits on paper; once a third of it is down, another wr
 filesystem. The play must fail with a clear error (host, directory, bytes needed and free), list
 no half model, and leave the models already there intact (same digests, same blob hashes)."""
 import os
+import shlex
 import time
 
 import pytest
@@ -12,6 +13,23 @@ import faultlab as fl
 
 SIZE_MIB = 360
 _SEEN = {}
+
+
+# Run in the lab host with the seeded data directory for %s: copies from the host's own data directory
+# the blobs under 1 MiB that the seeded manifests reference.
+SEED_REFERENCED_BLOBS = """
+import glob, json, os, shutil
+dst = "%s/models"
+refs = set()
+for path in glob.glob(dst + "/manifests/*/*/*/*"):
+    manifest = json.load(open(path))
+    refs.update(blob["digest"] for blob in [manifest["config"]] + manifest["layers"])
+for digest in refs:
+    name = digest.replace(":", "-")
+    src = os.path.join("/var/lib/ollama/models/blobs", name)
+    if os.path.isfile(src) and os.path.getsize(src) < 1024 * 1024:
+        shutil.copy2(src, os.path.join(dst, "blobs", name))
+"""
 
 
 def _blob_hashes(data_dir):
@@ -28,12 +46,12 @@ def test_disk_fills_mid_pull(lab, figure, tmp_path):
     layer = max(manifest["layers"], key=lambda b: b["size"])
     needed = sum(b["size"] for b in [manifest["config"]] + manifest["layers"])
     partial = "%s/models/blobs/%s-partial" % (small, layer["digest"].replace(":", "-"))
-    # The small filesystem, seeded with every model but the big one (manifests + their small blobs).
+    # The small filesystem, seeded with every model but the big one: their manifests and the small
+    # blobs they reference. No blob without a manifest: Ollama deletes those when it starts.
     fl.in_host(fl.HOST, "set -e; mkdir -p {d}; mount -t tmpfs -o size={s}m,mode=0750 tmpfs {d}; "
                "mkdir -p {d}/models/blobs; cp -a /var/lib/ollama/models/manifests {d}/models/; "
                "rm -rf {d}/models/manifests/registry.ollama.ai/library/qwen2.5/3b; "
-               "find /var/lib/ollama/models/blobs -maxdepth 1 -type f -size -1024k ! -name '*-partial*' "
-               "-exec cp -a {{}} {d}/models/blobs/ \\;".format(d=small, s=SIZE_MIB))
+               "python3 -c {seed}".format(d=small, s=SIZE_MIB, seed=shlex.quote(SEED_REFERENCED_BLOBS % small)))
     before_models = {k: v for k, v in fl.model_set(fl.HOST).items() if k != fl.BIG_MODEL}
     before_blobs = _blob_hashes(small)
     extra = {"ollama_data_dir": small, "preflight_disk_headroom_gb": 0, "preflight_disk_margin": 1.0,
