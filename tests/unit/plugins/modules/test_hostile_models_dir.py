@@ -15,9 +15,9 @@ import stat
 
 import pytest
 
-from ansible_collections.llmops.ollama.plugins.modules import ollama_mirror_push, ollama_model
+from ansible_collections.llmops.ollama.plugins.modules import ollama_mirror_push
 from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import install_local, sample_model, sha256
-from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
+from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import fetch_from_mirror as fetch, run_module
 
 QWEN = "qwen2.5:0.5b"
 REPO = "library/qwen2.5"
@@ -70,14 +70,6 @@ def models_dir(fake, tmp_path):
 
 def body_of(blobs):
     return max(blobs, key=lambda d: len(blobs[d]))
-
-
-def fetch(fake, registry, models_dir, **args):
-    args.setdefault("name", QWEN)
-    args.setdefault("api_url", fake.url)
-    args.setdefault("source", registry.url)
-    args.setdefault("models_dir", str(models_dir))
-    return run_module(ollama_model, args)
 
 
 def push(registry, models_dir, **args):

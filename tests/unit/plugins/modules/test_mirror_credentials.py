@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.llmops.ollama.plugins.modules import ollama_mirror_push, ollama_model
+from ansible_collections.llmops.ollama.plugins.modules import ollama_mirror_push
 from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import install_local, sample_model, sha256
-from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
+from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import fetch_from_mirror as fetch, run_module
 
 QWEN = "qwen2.5:0.5b"
 REPO = "library/qwen2.5"
@@ -24,14 +24,6 @@ BASIC = "Basic ZmxlZXQ6czNjcjN0"  # fleet:s3cr3t
 def models_dir(fake, tmp_path):
     fake.models_dir = str(tmp_path)
     return tmp_path
-
-
-def fetch(fake, registry, models_dir, **args):
-    args.setdefault("name", QWEN)
-    args.setdefault("api_url", fake.url)
-    args.setdefault("source", registry.url)
-    args.setdefault("models_dir", str(models_dir))
-    return run_module(ollama_model, args)
 
 
 def no_credentials(requests):
