@@ -106,7 +106,7 @@ def test_run(fig):
     stages = ", ".join("%s %d s" % (s["stage"], s["seconds"]) for s in t["stages"])
     how = "under `.ci/run` (CI=true, an empty home directory)" if t["ci"] else "by `make test`"
     verdict = "passed" if all(s["result"] == "ok" for s in t["stages"]) else "FAILED"
-    return ("The last full run, %s, %s at %s in **%.1f minutes**: %s.\n"
+    return ("The last recorded run of `tests/run_all.sh`, %s, %s at %s in **%.1f minutes**: %s.\n"
             % (how, verdict, provenance.label(t), t["total_s"] / 60, stages)), []
 
 
