@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-declare -a summary=() stages=()
+declare -a stages=()  # "TARGET RESULT SECONDS"
 start_all=$SECONDS
 status=0
 for target in "$@"; do
@@ -16,14 +16,16 @@ for target in "$@"; do
     result=FAILED
     status=1
   fi
-  summary+=("$(printf '%-12s %-7s %5ds' "$target" "$result" $((SECONDS - start)))")
   stages+=("$target $result $((SECONDS - start))")
   [ "$status" -eq 0 ] || break
 done
 total=$((SECONDS - start_all))
 
 echo "=== summary"
-printf '%s\n' "${summary[@]}"
+for stage in "${stages[@]}"; do
+  # shellcheck disable=SC2086  # word-split on purpose: target, result, seconds
+  printf '%-12s %-7s %5ds\n' $stage
+done
 printf '%-12s %-7s %5ds\n' total "$([ "$status" -eq 0 ] && echo ok || echo FAILED)" "$total"
 
 printf '%s\n' "${stages[@]}" | python3 -c '
@@ -31,6 +33,5 @@ import json, os, sys
 stages = [dict(zip(("stage", "result", "seconds"), line.split())) for line in sys.stdin if line.strip()]
 for s in stages:
     s["seconds"] = int(s["seconds"])
-print(json.dumps({"stages": stages, "total_s": int(sys.argv[1]), "ci": os.environ.get("CI") == "true",
-                  "home": os.environ.get("HOME", "")}))' "$total" | python3 bench/provenance.py save test_run >/dev/null
+print(json.dumps({"stages": stages, "total_s": int(sys.argv[1]), "ci": os.environ.get("CI") == "true"}))' "$total" | python3 bench/provenance.py save test_run >/dev/null
 exit "$status"

@@ -117,10 +117,9 @@ def pytest_sessionfinish(session, exitstatus):
     for nodeid, state in _OUTCOMES.items():
         fig = _FIGURES.get(nodeid, {"item": "", "what": "", "figures": []})
         figures = "; ".join("%s: %s" % (k, v) for k, v in fig["figures"]) or "-"
-        rows.append((fig["item"] or "-", nodeid.split("::", 1)[-1], fig["what"] or "-", figures, state))
-    # By item, then in the order the tests ran.
-    order = {row: i for i, row in enumerate(rows)}
-    rows.sort(key=lambda r: (r[0], order[r]))
+        rows.append((fig["item"] or "-", nodeid.split("::", 1)[-1], fig["what"] or "-", figures, state, fig["figures"]))
+    # By item, then in the order the tests ran (the sort is stable).
+    rows.sort(key=lambda r: r[0])
     lines = [
         "# Fault, bad-input and exposure results (issue 6)",
         "",
@@ -133,14 +132,13 @@ def pytest_sessionfinish(session, exitstatus):
         "| Item | Test | What was done | Measured | Result |",
         "|---|---|---|---|---|",
     ]
-    lines += ["| %s |" % " | ".join(_cell(c) for c in row) for row in rows]
+    lines += ["| %s |" % " | ".join(_cell(c) for c in row[:5]) for row in rows]
     lines += ["", "Measured at %s. The Ollama and LobeChat in these runs are the lab's stand-ins "
               "(lab/doubles), not the real programs." % provenance.label_now(), ""]
     RESULTS.write_text("\n".join(lines))
-    figures_by_test = {nodeid.split("::", 1)[-1]: fig["figures"] for nodeid, fig in _FIGURES.items()}
     provenance.save("faults", {
         "wall_s": round(time.time() - _STARTED),
         "rows": [{"item": item, "test": test, "result": state,
-                  "figures": [[label, _cell(value)] for label, value in figures_by_test.get(test, [])]}
-                 for item, test, _what, _figures, state in rows],
+                  "figures": [[label, _cell(value)] for label, value in figures]}
+                 for item, test, _what, _shown, state, figures in rows],
     })
