@@ -52,7 +52,7 @@ sanity: venv
 	tests/sanity/run.sh
 
 units: venv collection
-	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/readme
+	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/roles/test_role_boundaries.py tests/readme
 
 metadata: venv
 	tests/collection/run.sh
@@ -74,7 +74,7 @@ molecule: lab collection
 	molecule test --scenario-name default
 	molecule test --scenario-name podman
 	molecule test --scenario-name fleet
-	$(PYTEST) tests/roles/test_preflight_refusals.py
+	$(PYTEST) tests/roles/test_preflight_refusals.py tests/roles/test_publish_address.py
 
 faults: lab collection
 	$(PYTEST) tests/faults

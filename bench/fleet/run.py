@@ -94,7 +94,7 @@ def reset(names):
 def rollout(inventory, names, mirror, model):
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"))
-    extra = {"rollout_serial": SERIAL, "rollout_models_mirror": MIRROR_URL if mirror else "",
+    extra = {"rollout_serial": SERIAL, "ollama_models_mirror_url": MIRROR_URL if mirror else "", "ollama_models_mirror_allow_http": True,
              "ollama_models_list": [{"name": model}]}
     args = ["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", "rollout.yml"),
             "--forks", str(FORKS), "--limit", ",".join(names), "-e", json.dumps(extra)]

@@ -104,6 +104,14 @@ def manifest_bytes(manifest):
     return sum(layer["size"] for layer in body["layers"]) + config.get("size", 0)
 
 
+def manifest_layers(manifest):
+    """Every blob of the manifest, config first, as {digest: "sha256:<hex>", size}."""
+    body = json.loads(manifest.raw)
+    config = body.get("config") if isinstance(body.get("config"), dict) else None
+    return [{"digest": blob["digest"], "size": blob.get("size", 0)}
+            for blob in ([config] if config else []) + list(body["layers"])]
+
+
 def config_blob(manifest):
     """The Blob of the manifest's config, or None when it names none."""
     config = json.loads(manifest.raw).get("config")
@@ -279,4 +287,5 @@ class Sizer:
             "bytes": size_bytes,
             "bytes_from": bytes_from,
             "on_host": listed is not None or local_manifest is not None,
+            "layers": manifest_layers(manifest) if manifest is not None else [],
         }

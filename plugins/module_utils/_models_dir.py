@@ -35,6 +35,8 @@ import secrets
 import shutil
 import stat
 
+from ansible_collections.llmops.ollama.plugins.module_utils._host_file import kind
+
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 PARTIAL_MODE = 0o600
@@ -63,27 +65,10 @@ class ModelsDirError(Exception):
     pass
 
 
-def _kind(st):
-    mode = st.st_mode
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
 def _refuse(path, st, wanted):
     raise ModelsDirError(
         "%s is %s, not %s; refusing to use it: nothing under models_dir may be a link or a special file, "
-        "since the Ollama container can write there (remove it, and check how it got there)" % (path, _kind(st), wanted))
+        "since the Ollama container can write there (remove it, and check how it got there)" % (path, kind(st), wanted))
 
 
 def _check_hex(digest):

@@ -147,6 +147,17 @@ models:
       description: Whether the host already has the model (its Ollama lists it, or its manifest is in O(models_dir)).
       type: bool
       sample: false
+    layers:
+      description:
+        - The blobs of the model (config first) with their digests and sizes, from the manifest that was read
+          (on disk or in the registry); empty when the host's Ollama listed the model or no manifest was read.
+        - The M(llmops.ollama.ollama_model) pulls are reported against these sizes by the C(ollama_models) role.
+      type: list
+      elements: dict
+      version_added: 0.3.0
+      sample:
+        - digest: sha256:6f96e01a3f550ca08aea1e5725bb8d5a7eccc6f281c30417e9d380b8c46467bd
+          size: 487
 failures:
   description:
     - The sources that could not be read and were skipped, in the order they were tried. Not an error.

@@ -142,7 +142,8 @@ def test_too_little_disk_is_refused_before_any_pull(inventory):
      "llmops.ollama.ollama : Refuse invalid or unsafe Ollama settings",
      "ollama_port=70000 is outside 1-65535"),
     ({"container_runtime_engine": "lxc"},
-     "llmops.ollama.container_runtime : Check the variables against the role's argument specification",
+     "llmops.ollama.container_runtime : Validating arguments against arg spec 'preflight' - Checks the container runtime"
+     " settings and states the packages that must not be installed",
      "value of container_runtime_engine must be one of: docker, podman, got: lxc"),
 ], ids=["path-as-model-name", "upper-case-with-space", "origins-star", "version-below-floor", "port-out-of-range", "unknown-engine"])
 def test_bad_input_is_refused_at_validation(inventory, extra_vars, task, message):

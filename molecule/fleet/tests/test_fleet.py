@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import testinfra
@@ -100,6 +101,30 @@ def test_rerun_on_the_converged_fleet_changes_nothing_and_moves_no_blob():
     assert all(r["changed"] == 0 and r["failed"] == 0 for r in recap(out).values()), out[-3000:]
     after = (len(blob_gets(UPSTREAM_CONTAINER, ips, since())), len(blob_gets(MIRROR_CONTAINER, ips, since())))
     assert after == before
+
+
+SITE = os.path.join(PROJECT, "site.yml")
+
+
+def test_site_yml_fetches_a_missing_model_from_the_mirror_not_upstream():
+    # The ollama_models role does the mirror flow, so site.yml uses the mirror too (issue 10).
+    name = HEALTHY[1]
+    ip = host_ip(name)
+    started = str(int(time.time()) - 1)
+    assert host(name).run("rm -rf /var/lib/ollama/models").rc == 0
+    assert MODEL not in [m["name"] for m in api(name, "/api/tags")["models"]]
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, "build/collections"))
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, SITE, "--limit", name], capture_output=True, text=True,
+                          env=env, cwd=PROJECT, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "Fetch the model from the mirror | %s" % MODEL in out
+    listed = {m["name"]: m["digest"] for m in api(name, "/api/tags")["models"]}
+    assert listed.get(MODEL) == manifest_digest(UPSTREAM, MODEL)
+    from_mirror = blob_gets(MIRROR_CONTAINER, [ip], started)
+    assert sorted(r["digest"] for r in from_mirror if r["status"] == 200) == sorted(model_blobs(MIRROR, MODEL))
+    assert blob_gets(UPSTREAM_CONTAINER, [ip], started) == []
 
 
 def test_by_default_a_preflight_failure_stops_the_rollout_before_any_change():

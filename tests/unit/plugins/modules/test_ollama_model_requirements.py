@@ -52,7 +52,14 @@ def size(fake, registry, models, models_dir=None, check_mode=False, **args):
     assert result.get("failed") is not True, result
     assert result["changed"] is False
     for entry in result["models"]:
-        assert set(entry) == KEYS
+        assert set(entry) == KEYS | {"layers"}
+        # The layers are those of the manifest that was read, so they add up to its bytes; none otherwise.
+        layers = entry.pop("layers")
+        if layers:
+            assert sum(layer["size"] for layer in layers) == entry["bytes"]
+            assert all(layer["digest"].startswith("sha256:") and len(layer["digest"]) == 71 for layer in layers)
+        else:
+            assert entry["bytes_from"] in ("host", "estimate"), entry
     return result
 
 

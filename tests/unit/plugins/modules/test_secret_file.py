@@ -1,0 +1,188 @@
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""secret_file: created once and read back unchanged, a given value written then kept, a link or special file at the
+path refused (its target untouched), the mode fixed, check mode writing nothing, an existing parent directory kept,
+and the secret in the result although `value` is no_log."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import stat
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.llmops.ollama.plugins.modules import secret_file
+from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
+
+ME = {"owner": pwd.getpwuid(os.getuid()).pw_name, "group": grp.getgrgid(os.getgid()).gr_name}
+
+
+def keep(path, check_mode=False, **args):
+    return run_module(secret_file, dict(ME, path=str(path), **args), check_mode=check_mode)
+
+
+def mode(path):
+    return stat.S_IMODE(os.lstat(str(path)).st_mode)
+
+
+def test_creates_a_secret_once_then_reads_it_back(tmp_path):
+    path = tmp_path / "secrets" / "access_code"
+    first = keep(path)
+    assert first["changed"] is True and first["created"] is True
+    assert len(first["secret"]) == 32 and first["secret"].isalnum() and first["secret"].isascii()
+    assert path.read_text() == first["secret"]
+    assert mode(path) == 0o600
+    assert mode(path.parent) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["access_code"]  # no temporary file left
+
+    again = keep(path, length=64)
+    assert again["changed"] is False and again["created"] is False
+    assert again["secret"] == first["secret"]
+
+
+def test_secrets_differ_and_have_the_length_asked(tmp_path):
+    one = keep(tmp_path / "one", length=16)["secret"]
+    two = keep(tmp_path / "two", length=16)["secret"]
+    assert len(one) == len(two) == 16 and one != two
+
+
+def test_a_given_value_is_written_then_kept(tmp_path):
+    path = tmp_path / "access_code"
+    keep(path)
+    given = keep(path, value="the-operators-own-code")
+    assert given["changed"] is True and given["created"] is False
+    assert given["secret"] == "the-operators-own-code"
+    assert path.read_text() == "the-operators-own-code" and mode(path) == 0o600
+    again = keep(path, value="the-operators-own-code")
+    assert again["changed"] is False and again["secret"] == "the-operators-own-code"
+    # without the value the stored one is kept, not rotated
+    assert keep(path)["secret"] == "the-operators-own-code"
+
+
+def test_an_empty_value_counts_as_not_given(tmp_path):
+    path = tmp_path / "access_code"
+    path.write_text("stored-secret-of-sixteen")
+    os.chmod(str(path), 0o600)
+    result = keep(path, value="")
+    assert result["changed"] is False and result["secret"] == "stored-secret-of-sixteen"
+
+
+@pytest.mark.parametrize("blank", [b"", b"\n", b"  \n"])
+def test_an_empty_file_gets_a_new_secret(tmp_path, blank):
+    path = tmp_path / "access_code"
+    path.write_bytes(blank)
+    result = keep(path)
+    assert result["changed"] is True and result["created"] is False
+    assert path.read_text() == result["secret"] and len(result["secret"]) == 32
+
+
+@pytest.mark.parametrize("value", [None, "another-value-entirely"])
+def test_a_symlink_is_refused_and_its_target_untouched(tmp_path, value):
+    victim = tmp_path / "victim"
+    victim.write_text("do not touch")
+    os.chmod(str(victim), 0o644)
+    path = tmp_path / "access_code"
+    path.symlink_to(victim)
+    args = {"value": value} if value else {}
+    result = keep(path, **args)
+    assert result["failed"] is True
+    assert str(path) in result["msg"] and "symbolic link" in result["msg"]
+    assert "do not touch" not in json.dumps(result)
+    assert victim.read_text() == "do not touch" and mode(victim) == 0o644
+    assert path.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["access_code", "victim"]
+
+
+def test_a_dangling_symlink_is_refused_and_nothing_is_created(tmp_path):
+    path = tmp_path / "access_code"
+    path.symlink_to(tmp_path / "planted")
+    result = keep(path)
+    assert result["failed"] is True and "symbolic link" in result["msg"]
+    assert not (tmp_path / "planted").exists()
+
+
+def test_a_fifo_or_directory_is_refused(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(str(fifo))
+    result = keep(fifo)
+    assert result["failed"] is True and "a FIFO" in result["msg"] and str(fifo) in result["msg"]
+    directory = tmp_path / "dir"
+    directory.mkdir()
+    result = keep(directory)
+    assert result["failed"] is True and "a directory" in result["msg"]
+
+
+def test_a_wrong_mode_is_fixed_and_the_content_kept(tmp_path):
+    path = tmp_path / "access_code"
+    path.write_text("stored-secret-of-sixteen")
+    os.chmod(str(path), 0o644)
+    predicted = keep(path, check_mode=True)
+    assert predicted["changed"] is True and mode(path) == 0o644
+    result = keep(path)
+    assert result["changed"] is True and result["created"] is False
+    assert result["secret"] == "stored-secret-of-sixteen"
+    assert mode(path) == 0o600 and path.read_text() == "stored-secret-of-sixteen"
+    assert keep(path)["changed"] is False
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    path = tmp_path / "secrets" / "access_code"
+    result = keep(path, check_mode=True)
+    assert result["changed"] is True and result["created"] is True
+    assert len(result["secret"]) == 32
+    assert not path.parent.exists()
+
+    keep(path)
+    stored = path.read_text()
+    result = keep(path, value="a-new-value-for-it", check_mode=True)
+    assert result["changed"] is True and result["secret"] == "a-new-value-for-it"
+    assert path.read_text() == stored
+    result = keep(path, check_mode=True)
+    assert result["changed"] is False and result["secret"] == stored
+
+
+def test_an_existing_parent_directory_keeps_its_mode(tmp_path):
+    parent = tmp_path / "shared"
+    parent.mkdir()
+    os.chmod(str(parent), 0o751)
+    keep(parent / "access_code")
+    assert mode(parent) == 0o751
+
+
+def test_missing_directories_are_all_created_private(tmp_path):
+    path = tmp_path / "a" / "b" / "access_code"
+    keep(path)
+    assert mode(tmp_path / "a") == 0o700 and mode(tmp_path / "a" / "b") == 0o700
+
+
+def test_invalid_input_fails_without_the_secret(tmp_path):
+    result = keep(tmp_path / "x", length=8)
+    assert result["failed"] is True and "length" in result["msg"]
+    result = keep(tmp_path / "x", length=5000)
+    assert result["failed"] is True and "length" in result["msg"] and not (tmp_path / "x").exists()
+    result = keep(tmp_path / "x", owner="no-such-user-here")
+    assert result["failed"] is True and "no-such-user-here" in result["msg"]
+    path = tmp_path / "binary"
+    path.write_bytes(b"\xff\xfe-not-text-secret")
+    result = keep(path)
+    assert result["failed"] is True and str(path) in result["msg"] and "not-text-secret" not in result["msg"]
+
+
+def test_the_result_carries_a_given_value_and_masks_the_invocation(tmp_path, capsys):
+    """Through AnsibleModule's real exit_json, which masks no_log values everywhere in the result."""
+    path = tmp_path / "access_code"
+    args = dict(ME, path=str(path), value="the-operators-own-code")
+    with patch_module_args(args), pytest.raises(SystemExit) as exited:
+        secret_file.main()
+    assert exited.value.code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["secret"] == "the-operators-own-code"
+    assert result["invocation"]["module_args"]["value"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert "the-operators-own-code" not in json.dumps(result["invocation"])
