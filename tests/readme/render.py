@@ -55,8 +55,11 @@ def figures(fig):
          "`bench/module_noop`", noop),
         ("First converge / no-op converge of `molecule/default` (n=%d; the lab's Ollama double and LobeChat "
          "stand-in images)" % conv["runs"],
-         "%s s / %s s (ratio %s; %s tasks in the no-op run)" % (conv["first_median_s"], conv["noop_median_s"],
-                                                               conv["ratio"], conv["noop_tasks"]),
+         "%s s / %s s (ratio %s; %s tasks in the no-op run)%s" % (
+             conv["first_median_s"], conv["noop_median_s"], conv["ratio"], conv["noop_tasks"],
+             ("; before, at %s in the same run: %s s / %s s (ratio %s; %s tasks)" % (
+                 conv["before"]["commit"][:10], conv["before"]["first_median_s"], conv["before"]["noop_median_s"],
+                 conv["before"]["ratio"], conv["before"]["noop_tasks"])) if "before" in conv else ""),
          "`bench/converge`", conv),
         ("Fleet rollout wall time, 1 host / 3 hosts (serial `%s`, forks %d, n=%d; lab hosts running the Ollama double)"
          % (json.dumps(fleet["serial"]), fleet["forks"], fleet["runs"]),
