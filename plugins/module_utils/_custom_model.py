@@ -11,8 +11,28 @@ from __future__ import annotations
 import re
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
+from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
 
 CUSTOM_FIELDS = ("from", "system", "template", "parameters", "messages")
+
+# Ollama's create handler skips these when they are empty (server/create.go createModel:
+# `if r.Template != ""`, `if r.System != ""`; setMessages returns at `len(m) == 0`, "this leaves
+# the old messages intact"), so the new model keeps the base model's value: an empty one can
+# neither clear it nor ever match it.
+_CANNOT_BE_EMPTY = {
+    "system": "system prompt",
+    "template": "prompt template",
+    "messages": "example messages",
+}
+
+
+class CannotClear(ApiError):
+    """An empty system/template/messages, refused before any request is sent.
+
+    An ApiError so that the calling module's one failure path for a running model manager
+    reports it with its facts (model, API URL) instead of a traceback.
+    """
+
 
 _GO_ESCAPE = re.compile(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[abfnrtv\\"\'])')
 _GO_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
@@ -73,8 +93,20 @@ def _values(value):
 
 
 def desired_from_params(params):
-    """The custom-model fields the user set (None means: keep what the base gives)."""
-    return {field: params[field] for field in CUSTOM_FIELDS if params.get(field) is not None}
+    """The custom-model fields the user set (None means: keep what the base gives).
+
+    An empty system, template or messages is refused (CannotClear): Ollama would keep the base
+    model's value, and the model would be re-created on every run to no effect.
+    """
+    desired = {field: params[field] for field in CUSTOM_FIELDS if params.get(field) is not None}
+    for field, what in _CANNOT_BE_EMPTY.items():
+        if field in desired and not desired[field]:
+            raise CannotClear(
+                "%s: %r cannot clear the %s that %s gives: Ollama's /api/create skips an empty %s, so the "
+                "model would keep the base's %s (and be re-created on every run). Omit %s to keep the base's, "
+                "or give one of your own." % (field, desired[field], what, params.get("from") or "the base model",
+                                              field, what, field))
+    return desired
 
 
 def create_request(name, desired):

@@ -14,8 +14,11 @@ description:
   - Sends a prompt (C(POST /api/generate)) or a conversation (C(POST /api/chat)) and returns the answer with
     Ollama's timings and the generation speed in tokens per second.
   - Meant for smoke tests, health gates and benchmarks. It never reports a change.
-  - The answer is streamed, so O(timeout) bounds each wait for the next piece (the first one includes loading the
-    model into memory), not the whole answer.
+  - The answer is streamed, so O(timeout) bounds each wait for the next piece, not the whole answer.
+  - Ollama sends nothing, not even its HTTP headers, until the model is loaded into memory, which for a big model on
+    a slow disk takes minutes. The wait for the first piece is therefore bounded by O(load_timeout) instead, and the
+    time it took is returned as RV(load_seconds). Beyond that bound the module fails saying the model was still
+    loading, with the model, the API URL and the seconds waited.
 extends_documentation_fragment:
   - llmops.ollama.api
   - llmops.ollama.attributes
@@ -74,6 +77,12 @@ options:
     description:
       - V(json), or a JSON schema as a dict, to constrain the answer.
     type: raw
+  load_timeout:
+    description:
+      - Seconds to wait for the first piece of the answer, which comes only once the model is loaded (see the
+        description). Health gates set it from the largest model's expected load time.
+    type: int
+    default: 300
 seealso:
   - module: llmops.ollama.ollama_model
 """
@@ -147,6 +156,13 @@ eval_duration:
   description: Nanoseconds spent generating.
   returned: when Ollama reports it
   type: int
+load_seconds:
+  description:
+    - Seconds from sending the request to the first piece of the answer, as this module saw them. Mostly the time
+      Ollama took to load the model (near zero when it was already loaded); RV(load_duration) is Ollama's own figure.
+  returned: success
+  type: float
+  sample: 41.2
 tokens_per_second:
   description: RV(eval_count) divided by RV(eval_duration) in seconds; null when Ollama reports no generation time.
   returned: success
@@ -154,14 +170,18 @@ tokens_per_second:
   sample: 41.7
 """
 
+import http.client
+import json
 import re
+import socket
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
 from ansible_collections.llmops.ollama.plugins.module_utils._common import (
     COMMON_ARGS, InvalidOption, client_from_params, fail_api)
-from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
+from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError, excerpt
 
 TIMINGS = ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration")
 
@@ -201,6 +221,89 @@ def build_request(params, model):
     return request
 
 
+class StillLoading(Exception):
+    pass
+
+
+def _timed_out(error):
+    reason = getattr(error, "reason", error)
+    return isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason)
+
+
+def _set_read_timeout(response, seconds):
+    """From the second read on, the per-read O(timeout) applies (the socket under the response)."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(seconds)
+
+
+class Answer:
+    """One streamed answer: the first line waits up to load_timeout (Ollama is loading the
+    model), every later one up to the per-read timeout."""
+
+    def __init__(self, client, path, request, timeout, load_timeout):
+        self.client, self.path, self.request = client, path, dict(request, stream=True)
+        self.timeout, self.load_timeout = timeout, load_timeout
+        self.url = client.http.url(path)
+        self.load_seconds = None
+
+    def lines(self):
+        started = time.monotonic()
+        try:
+            # 503 (queue full) comes before any work starts, so a retry is safe.
+            response = self.client.http.open("POST", self.path, body=self.request, timeout=self.load_timeout,
+                                             retry_busy=True, accept="application/x-ndjson")
+            line = response.readline()
+        except ApiError as e:
+            self._loading_or_raise(e, started)
+        except (OSError, http.client.HTTPException) as e:
+            self._loading_or_raise(ApiError("POST %s failed: %s" % (self.url, e), method="POST", url=self.url), started, e)
+        self.load_seconds = time.monotonic() - started
+        _set_read_timeout(response, self.timeout)
+        while line:
+            if line.strip():
+                yield self._decode(line, response.status)
+            try:
+                line = response.readline()
+            except (OSError, http.client.HTTPException) as e:
+                why = "no answer within %s seconds (the time-out applies to each read)" % self.timeout \
+                    if _timed_out(e) else str(e)
+                raise ApiError("POST %s failed: %s" % (self.url, why), method="POST", url=self.url)
+
+    def _loading_or_raise(self, error, started, cause=None):
+        waited = time.monotonic() - started
+        timed_out = "no answer within" in error.msg or (cause is not None and _timed_out(cause))
+        if error.status is None and (timed_out or waited >= self.load_timeout):
+            raise StillLoading(waited)
+        raise error
+
+    def _decode(self, line, status):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise ApiError("POST %s sent a stream line that is not JSON: %r" % (self.url, excerpt(line)),
+                           method="POST", url=self.url, status=status)
+        if isinstance(obj, dict) and obj.get("error"):
+            raise ApiError("POST %s failed during the stream (HTTP %s): %s" % (self.url, status, obj["error"]),
+                           method="POST", url=self.url, status=status, error=obj["error"])
+        return obj
+
+
+def ask(client, request, timeout, load_timeout):
+    """-> (final object, joined text, load seconds seen)."""
+    chat = "messages" in request
+    answer = Answer(client, "/api/chat" if chat else "/api/generate", request, timeout, load_timeout)
+    pieces, final = [], None
+    for part in answer.lines():
+        pieces.append(((part.get("message") or {}).get("content") if chat else part.get("response")) or "")
+        if part.get("done"):
+            final = part
+    if final is None:
+        raise ApiError("POST %s: the answer stream ended before done" % answer.url, method="POST", url=answer.url,
+                       status=200)
+    return final, "".join(pieces), answer.load_seconds
+
+
 def main():
     spec = {
         "model": {"type": "str", "required": True},
@@ -213,6 +316,7 @@ def main():
         "options": {"type": "dict"},
         "keep_alive": {"type": "raw", "no_log": False},
         "format": {"type": "raw"},
+        "load_timeout": {"type": "int", "default": 300},
     }
     spec.update(COMMON_ARGS)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
@@ -222,21 +326,26 @@ def main():
         model = _model_name.parse(params["model"], option="model")
         if params["format"] is not None and params["format"] != "json" and not isinstance(params["format"], dict):
             raise InvalidOption("format: %r must be 'json' or a JSON schema (a dict)" % (params["format"],))
+        if params["load_timeout"] <= 0:
+            raise InvalidOption("load_timeout: %r must be a positive number of seconds" % params["load_timeout"])
         client = client_from_params(params)
         request = build_request(params, model.shortest())
     except (_model_name.InvalidName, InvalidOption) as e:
         module.fail_json(msg=str(e))
 
     try:
-        if "messages" in request:
-            final, text = client.chat(request)
-        else:
-            final, text = client.generate(request)
+        final, text, load_seconds = ask(client, request, params["timeout"], params["load_timeout"])
     except ApiError as e:
         fail_api(module, e, model=model.shortest(), api_url=client.api_url)
+    except StillLoading as e:
+        waited = e.args[0]
+        module.fail_json(msg="model %s on %s was still loading after %.1f s (load_timeout %d s): Ollama answers only "
+                             "once the model is in memory; raise load_timeout for big models or slow disks"
+                             % (model.shortest(), client.api_url, waited, params["load_timeout"]),
+                         model=model.shortest(), api_url=client.api_url, waited_seconds=round(waited, 1))
 
     result = {"changed": False, "response": text, "model": final.get("model"), "done_reason": final.get("done_reason"),
-              "tokens_per_second": tokens_per_second(final)}
+              "tokens_per_second": tokens_per_second(final), "load_seconds": round(load_seconds, 3)}
     result.update((key, final[key]) for key in TIMINGS if key in final)
     if "messages" in request:
         result["message"] = {"role": (final.get("message") or {}).get("role") or "assistant", "content": text}

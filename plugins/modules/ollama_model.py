@@ -28,11 +28,11 @@ extends_documentation_fragment:
   - llmops.ollama.attributes.actiongroup_ollama
 attributes:
   check_mode:
-    support: full
+    support: partial
     details:
       - Check mode sends only reads (C(GET /api/tags), C(POST /api/show)) and predicts the change.
-      - With O(state=latest), a model that is present is reported as changed, because only a pull can tell
-        whether the registry has a newer digest.
+      - With O(state=latest) (without O(source)), a model that is present is reported as changed, because only a
+        pull can tell whether the registry has a newer digest; the prediction can be wrong there.
       - With O(source), check mode also reads the mirror's manifest (C(GET)), so it predicts O(state=latest) exactly
         and fails when the mirror lacks the model; it fetches no blob and writes nothing.
   diff_mode:

@@ -10,7 +10,7 @@ import sys
 import ollama
 import pytest
 
-from lab_processes import REPO, Double, Registry
+from lab_processes import REPO, BlobRedirector, Double, Registry
 
 sys.path.insert(0, str(REPO / "lab" / "models"))
 
@@ -55,12 +55,21 @@ def publish_model(registry):
     return make
 
 
+@pytest.fixture(scope="session")
+def upstream(registry):
+    """registry.ollama.ai's stand-in: blob GETs redirected to another host, as the lab's nginx."""
+    front = BlobRedirector(registry.url)
+    yield front
+    front.stop()
+
+
 @pytest.fixture
-def start_double(tmp_path_factory, registry):
+def start_double(tmp_path_factory, upstream):
+    """Starts a double; its OLLAMA_DOUBLE_UPSTREAM is the redirecting front unless env names one."""
     started = []
 
     def start(**env):
-        double = Double(tmp_path_factory.mktemp("double"), registry.url, env)
+        double = Double(tmp_path_factory.mktemp("double"), upstream.url, env)
         started.append(double)
         return double
 

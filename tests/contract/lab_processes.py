@@ -1,11 +1,15 @@
 """Starts and stops the real registry (Debian's docker-registry) and the Ollama double natively."""
 
+import http.client
+import http.server
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -102,6 +106,68 @@ class Registry:
         if self.access_log is None:
             return []
         return self.access_log.read_text(errors="replace").splitlines()
+
+
+class BlobRedirector:
+    """registry.ollama.ai's behaviour in front of the registry, as the lab's nginx gives it
+    (lab/registry/front.conf): blob GETs are answered 307 to another host name (`localhost`
+    instead of `127.0.0.1`, the registry's own port), everything else is passed to the registry."""
+
+    BLOB = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+
+    def __init__(self, registry_url):
+        target = urllib.parse.urlsplit(registry_url)
+        self.registry = (target.hostname, target.port)
+        self.redirect_base = f"http://localhost:{target.port}"
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _handler(self):
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.command == "GET" and front.BLOB.match(self.path.split("?", 1)[0]):
+                    self.send_response(307)
+                    self.send_header("Location", front.redirect_base + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self._pass()
+
+            do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+            def _pass(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection(*front.registry, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                reply = conn.getresponse()
+                data = reply.read()
+                self.send_response(reply.status)
+                for key, value in reply.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+        return Handler
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Double:

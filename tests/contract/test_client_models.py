@@ -70,13 +70,6 @@ def test_show_of_a_missing_model_is_404(client):
     assert caught.value.error == "model 'nothere:1b' not found"
 
 
-def test_show_of_a_bad_name_is_400(client):
-    with pytest.raises(ollama.ResponseError) as caught:
-        client.show("bad/name/x/y/z")
-    assert caught.value.status_code == 400
-    assert caught.value.error == "invalid model name"
-
-
 def test_pull_of_a_missing_model_is_500_with_ollamas_text(client):
     with pytest.raises(ollama.ResponseError) as caught:
         client.pull("nothere:1b")

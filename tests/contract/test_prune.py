@@ -36,14 +36,14 @@ def grace(version):
 
 
 @pytest.fixture
-def serve(tmp_path, registry):
+def serve(tmp_path, upstream):
     """serve(version, **env): `ollama serve` on tmp_path/models (a restart keeps the directory)."""
     running = []
 
     def start(version, **env):
         for double in running:
             double.stop()
-        double = Double(tmp_path, registry.url, {"OLLAMA_DOUBLE_VERSION": version, **env})
+        double = Double(tmp_path, upstream.url, {"OLLAMA_DOUBLE_VERSION": version, **env})
         running.append(double)
         return double
 

@@ -7,6 +7,8 @@ import urllib.request
 import ollama
 import pytest
 
+from lab_processes import BlobRedirector
+
 
 def blob_gets(requests):
     return [(uri, status, size) for method, uri, status, size in requests
@@ -127,14 +129,68 @@ def test_unstreamed_pull_of_a_missing_model_is_http_500(double):
     assert json.loads(caught.value.read()) == {"error": "pull model manifest: file does not exist"}
 
 
-def test_a_qualified_name_goes_to_that_registry_over_http_only_when_insecure(client, registry):
-    name = f"{registry.host}/library/qwen2.5:0.5b"
+def test_a_qualified_name_goes_to_that_registry_over_http_only_when_insecure(client, upstream):
+    host = upstream.url.split("://", 1)[1]
+    name = f"{host}/library/qwen2.5:0.5b"
     with pytest.raises(ollama.ResponseError) as caught:
         client.pull(name)
-    assert caught.value.error.startswith(f'pull model manifest: Get "https://{registry.host}/v2/')
+    assert caught.value.error.startswith(f'pull model manifest: Get "https://{host}/v2/')
     assert caught.value.error.endswith("http: server gave HTTP response to HTTPS client")
     assert client.pull(name, insecure=True).status == "success"
     assert [m.model for m in client.list().models] == [name]
+
+
+# --- blobs: Ollama's downloader wants a redirect to another host (server/download.go run()) -------
+
+def test_a_blob_answered_200_fails_the_pull_with_ollamas_message(start_double, registry, published):
+    """A stock registry serving blobs itself (distribution, Harbor on local disk): real Ollama's
+    pull fails with Go's http.ErrNoLocation, lists nothing and leaves no blob behind."""
+    need_registry_internals(registry)
+    double = start_double(OLLAMA_DOUBLE_UPSTREAM=registry.url)
+    client = ollama.Client(host=double.url)
+    mark = registry.log_mark()
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.pull("qwen2.5:0.5b")
+    assert (caught.value.status_code, caught.value.error) == (500, "http: no Location header in response")
+    assert client.list().models == []
+    assert not [path for path in (double.models / "blobs").iterdir() if "-partial" not in path.name]
+    assert len(blob_gets(registry.requests_since(mark))) == 1  # no retry: the error is final
+
+
+def test_a_streamed_pull_from_a_200_registry_ends_with_the_error_line(start_double, registry, published):
+    double = start_double(OLLAMA_DOUBLE_UPSTREAM=registry.url)
+    request = urllib.request.Request(double.url + "/api/pull", data=b'{"model":"qwen2.5:0.5b"}')
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+        lines = [json.loads(line) for line in response]
+    assert lines[0] == {"status": "pulling manifest"}
+    assert lines[-1] == {"error": "http: no Location header in response"}
+    assert all(line["status"].startswith("pulling ") for line in lines[1:-1])
+
+
+def test_a_redirect_to_the_same_host_name_is_followed_and_fails_the_same(start_double, registry, published):
+    """Ollama follows redirects within the request's host name and wants the first one to
+    another: `localhost` in front of a registry that redirects to `localhost` is no better."""
+    front = BlobRedirector(registry.url)
+    try:
+        port = front.url.rsplit(":", 1)[1]
+        double = start_double(OLLAMA_DOUBLE_UPSTREAM=f"http://localhost:{port}")
+        with pytest.raises(ollama.ResponseError) as caught:
+            ollama.Client(host=double.url).pull("qwen2.5:0.5b")
+        assert caught.value.error == "http: no Location header in response"
+    finally:
+        front.stop()
+
+
+def test_a_blob_redirected_to_another_host_is_fetched_from_there(client, registry, upstream, published):
+    """The default double's upstream redirects every blob GET to `localhost`, the registry."""
+    need_registry_internals(registry)
+    mark = registry.log_mark()
+    assert client.pull("qwen2.5:0.5b").status == "success"
+    expected = published["qwen2.5:0.5b"]
+    fetched = {uri.rsplit("/", 1)[1]: status for uri, status, _ in blob_gets(registry.requests_since(mark))}
+    assert fetched == {blob.digest: 200 for blob in expected.blobs}
+    assert [m.model for m in client.list().models] == ["qwen2.5:0.5b"]
 
 
 def test_push_sends_a_local_model_to_a_registry(pulled, registry):

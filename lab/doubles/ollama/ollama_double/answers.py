@@ -62,9 +62,12 @@ def ns_per_token(model):
     return int(12_000_000 * max(0.25, parameter_count(model) / 1e9) ** 0.6)
 
 
-def timings(model, prompt_tokens, eval_tokens, loaded_now, wall_ns):
+def timings(model, prompt_tokens, eval_tokens, loaded_now, wall_ns, load_ns=0):
+    """Ollama's metrics; load_ns is the load wait really spent (already within wall_ns)."""
     per_token = ns_per_token(model)
     load = 150_000_000 + int(parameter_count(model) / 200) if loaded_now else 12_000_000
+    wall_ns -= load_ns
+    load = max(load, load_ns)
     prompt_eval = max(1, prompt_tokens) * per_token // 8
     evaluation = eval_tokens * per_token
     return {

@@ -2,7 +2,7 @@
 
 import time
 
-from . import answers, gotime, modelinfo, names
+from . import answers, gotime, modelinfo, names, versions
 from .httpio import parse_json, string_field
 from .streams import ApiError, Json, Stream
 
@@ -11,11 +11,16 @@ def _now():
     return gotime.rfc3339(time.time_ns(), utc=True)
 
 
-def _find(state, raw):
+def _find(state, raw, route):
+    """The local model named raw; an invalid or missing name answers as the claimed version."""
     name = names.parse(raw)
-    model = state.store.get(name) if raw and name.is_valid() else None
+    if raw and not name.is_valid():
+        raise versions.invalid_name(route, raw, name)
+    model = state.store.get(name) if raw else None
     if model is None:
-        raise ApiError(404, f"model '{raw}' not found")
+        if route in ("embed", "embeddings"):
+            raise versions.missing_to_scheduler(raw)
+        raise versions.missing(raw)
     return model
 
 
@@ -41,7 +46,7 @@ def generate(state, request, path):
     body = parse_json(request.body.read_all(), "GenerateRequest")
     raw = string_field(body, "model", "GenerateRequest")
     prompt = string_field(body, "prompt", "GenerateRequest")
-    model = _find(state, raw)
+    model = _find(state, raw, "generate")
     metadata, _ = modelinfo.gguf_of(model)
     if body.get("raw") and (body.get("template") or body.get("system") or body.get("context")):
         raise ApiError(400, "raw mode does not support template, system, or context")
@@ -69,14 +74,13 @@ def generate(state, request, path):
 def chat(state, request, path):
     body = parse_json(request.body.read_all(), "ChatRequest")
     raw = string_field(body, "model", "ChatRequest")
-    name = names.parse(raw)
-    if not raw or not name.is_valid():
+    if not raw:
         raise ApiError(400, "model is required")
     messages = body.get("messages") or []
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise ApiError(400, "json: cannot unmarshal into Go struct field ChatRequest.messages "
                             "of type []api.Message")
-    model = _find(state, raw)
+    model = _find(state, raw, "chat")
     metadata, _ = modelinfo.gguf_of(model)
     _require(model, raw, "completion", metadata)
     if body.get("tools"):
@@ -112,7 +116,10 @@ def _load_or_unload(state, model, keep_alive, finish):
         if keep_alive == 0:
             state.unload(model)
             return Json(finish({"done_reason": "unload"}))
-        state.load(model, keep_alive)
+        with state.runner(model.name.key()):
+            if state.load(model, keep_alive):
+                time.sleep(state.load_seconds(model))
+                state.load(model, keep_alive)
         return Json(finish({"done_reason": "load"}))
     finally:
         state.release()
@@ -127,6 +134,10 @@ def _run(state, model, keep_alive, text, body, prompt_tokens, chunk, finish):
         try:
             with state.runner(model.name.key()):
                 loaded_now = state.load(model, keep_alive or 1)
+                load_ns = 0
+                if loaded_now:  # nothing reaches the client until the model is in memory
+                    time.sleep(state.load_seconds(model))
+                    load_ns = time.monotonic_ns() - started
                 tokens = answers.tokens(text)
                 limit = (body.get("options") or {}).get("num_predict")
                 reason = "stop"
@@ -138,8 +149,10 @@ def _run(state, model, keep_alive, text, body, prompt_tokens, chunk, finish):
                     yield chunk(token)
                 if keep_alive == 0:
                     state.unload(model)
+                else:  # keep_alive counts from the end of the request, as the scheduler's timer
+                    state.load(model, keep_alive)
                 metrics = answers.timings(model, prompt_tokens, len(tokens), loaded_now,
-                                          time.monotonic_ns() - started)
+                                          time.monotonic_ns() - started, load_ns)
                 yield finish({"done_reason": reason, **metrics})
         finally:
             state.release()
@@ -177,7 +190,7 @@ def _inputs(body):
 def embed(state, request, path):
     body = parse_json(request.body.read_all(), "EmbedRequest")
     raw = string_field(body, "model", "EmbedRequest")
-    model = _find(state, raw)
+    model = _find(state, raw, "embed")
     inputs = _inputs(body)
     keep_alive = _keep_alive(state, body)
     if not inputs:
@@ -189,6 +202,9 @@ def embed(state, request, path):
     started = time.monotonic_ns()
     try:
         loaded_now = state.load(model, keep_alive)
+        if loaded_now:
+            time.sleep(state.load_seconds(model))
+            state.load(model, keep_alive)
         vectors = [answers.embed(model, text, dimensions) for text in inputs]
     finally:
         state.release()
@@ -202,7 +218,9 @@ def embeddings(state, request, path):
     body = parse_json(request.body.read_all(), "EmbeddingRequest")
     raw = string_field(body, "model", "EmbeddingRequest")
     prompt = string_field(body, "prompt", "EmbeddingRequest")
-    model = _find(state, raw)
+    if not raw:
+        raise ApiError(400, "model is required")
+    model = _find(state, raw, "embeddings")
     keep_alive = _keep_alive(state, body)
     if not prompt:
         return Json({"embedding": []})

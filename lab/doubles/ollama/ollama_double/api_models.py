@@ -4,7 +4,7 @@ import hashlib
 import os
 import tempfile
 
-from . import config, gotime, modelinfo, names
+from . import config, gotime, modelinfo, names, versions
 from .httpio import parse_json, required_model_name, string_field
 from .store import DIGEST_PATTERN
 from .streams import ApiError, Empty, Json, Text
@@ -37,10 +37,15 @@ def tags(state, request, path):
 
 def show(state, request, path):
     body = parse_json(request.body.read_all(), "ShowRequest")
-    _, name = required_model_name(body, "ShowRequest", "invalid model name")
+    raw = string_field(body, "model", "ShowRequest", alias="name")
+    if not raw:
+        raise ApiError(400, "model is required")
+    name = names.parse(raw)
+    if not name.is_valid():
+        raise versions.invalid_name("show", raw, name)
     model = state.store.get(name)
     if model is None:
-        raise ApiError(404, f"model '{name.display()}' not found")
+        raise versions.missing(raw)
     return Json(modelinfo.show(model, verbose=bool(body.get("verbose"))))
 
 

@@ -100,3 +100,12 @@ def token_delay():
         return float(_var("OLLAMA_DOUBLE_TOKEN_DELAY") or 0.01)
     except ValueError:
         return 0.01
+
+
+def load_seconds_per_gb():
+    """Seconds a model takes to load per GB (10**9 bytes) of its files: real Ollama sends
+    nothing for generate/chat until the model is in memory. Small by default for fast suites."""
+    try:
+        return max(0.0, float(_var("OLLAMA_DOUBLE_LOAD_SECONDS_PER_GB") or 0.5))
+    except ValueError:
+        return 0.5

@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 
-from . import gguf, names, pull
+from . import gguf, gotemplate, names, pull
 from .store import CONFIG_TYPE, MANIFEST_TYPE, MODEL_TYPE, InvalidDigest
 from .streams import StreamError
 
@@ -42,7 +42,8 @@ def create(store, name, request):
     files = request.get("files") or {}
     if not base_name and not files:
         raise StreamError("neither 'from' or 'files' was specified", 400)
-    yield {"status": "reading model metadata"}
+    # Nothing is streamed before the base is read (v0.17.1's CreateHandler sends no first line;
+    # "reading model metadata" is only in old docs), so an invalid `from` or template is a 400.
     if base_name:
         layers, config = yield from _from_model(store, base_name)
     else:
@@ -56,6 +57,9 @@ def create(store, name, request):
         config["file_type"] = quantize.upper()
 
     if request.get("template"):
+        problem = gotemplate.parse_error(request["template"])
+        if problem:
+            raise StreamError(f"template error: {problem}", 400)
         layers = _replace(store, layers, TEMPLATE_TYPE, request["template"].encode())
     if request.get("system"):
         layers = _replace(store, layers, SYSTEM_TYPE, request["system"].encode())

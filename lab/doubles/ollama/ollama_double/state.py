@@ -27,6 +27,7 @@ class State:
         self.num_parallel = config.num_parallel()
         self.context_length = config.context_length()
         self.token_delay = config.token_delay()
+        self.load_seconds_per_gb = config.load_seconds_per_gb()
         self.loopback = False
         self._lock = threading.Lock()
         self._loaded = {}
@@ -64,6 +65,10 @@ class State:
             else:
                 self._loaded[model.name.key()] = Loaded(model, now + min(keep_alive_ns, 2**63 - 1 - now))
             return fresh
+
+    def load_seconds(self, model):
+        """How long loading this model takes: proportional to its size on disk."""
+        return model.size / 1e9 * self.load_seconds_per_gb
 
     def unload(self, model):
         with self._lock:

@@ -51,8 +51,13 @@ def go_error(method, url, err):
     return f"{prefix}: {err}"
 
 
-def request(method, url, headers=None, body=None, timeout=30, redirects=10):
-    """Sends a request, following redirects; returns the open response (caller closes it)."""
+REDIRECTS = (301, 302, 303, 307, 308)
+NO_LOCATION = "http: no Location header in response"  # Go's http.ErrNoLocation
+
+
+def request(method, url, headers=None, body=None, timeout=30, redirects=10, follow=True):
+    """Sends a request, following redirects unless follow is False; returns the open response
+    (the caller closes it)."""
     for _ in range(redirects + 1):
         parsed = urllib.parse.urlsplit(url)
         conn_class = http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
@@ -66,7 +71,7 @@ def request(method, url, headers=None, body=None, timeout=30, redirects=10):
         except (OSError, http.client.HTTPException) as err:
             conn.close()
             raise UpstreamError(go_error(method, url, err)) from err
-        if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+        if follow and response.status in REDIRECTS and response.getheader("Location"):
             url = urllib.parse.urljoin(url, response.getheader("Location"))
             response.read()
             conn.close()
@@ -112,13 +117,45 @@ def fetch_manifest(name, insecure):
     raise UpstreamError(f"pull model manifest: {response.status}: {body}")
 
 
-def open_blob(name, insecure, digest, offset):
-    """GET a blob, from offset on with a Range request; returns (response, url)."""
+def direct_url(name, insecure, digest):
+    """Where the blob's bytes are, as server/download.go's run() finds out (directURL): GET the
+    registry's blob URL following redirects only to the same host name, and take the Location
+    of the first redirect to another host. A registry that answers 200 (distribution or Harbor
+    serving from local disk) has no Location, and Ollama fails the pull with Go's
+    http.ErrNoLocation; so does a redirect to the same host name on another port."""
     url = f"{repository_url(name, insecure)}/blobs/{digest}"
+    host = urllib.parse.urlsplit(url).hostname
+    for _ in range(11):
+        response = request("GET", url, follow=False)
+        location = response.getheader("Location")
+        if response.status in REDIRECTS and location:
+            close(response)
+            target = urllib.parse.urljoin(url, location)
+            if urllib.parse.urlsplit(target).hostname == host:
+                url = target
+                continue
+            if response.status != 307:
+                raise UpstreamError(f"unexpected status code {response.status}", response.status)
+            return target
+        if response.status == 200:
+            close(response)  # Ollama never reads this body
+            raise UpstreamError(NO_LOCATION, 200)
+        _raise_blob_error(response)
+    raise UpstreamError("maximum redirects exceeded (10) for directURL", 0)
+
+
+def open_blob(name, insecure, digest, offset):
+    """GET a blob from where the registry redirects to, from offset on with a Range request;
+    returns (response, url)."""
+    url = direct_url(name, insecure, digest)
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     response = request("GET", url, headers=headers)
     if response.status in (200, 206):
         return response, url
+    _raise_blob_error(response)
+
+
+def _raise_blob_error(response):
     body = read_error_body(response)
     if response.status == 404:
         raise UpstreamError("file does not exist", 404)

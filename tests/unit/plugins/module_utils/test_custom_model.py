@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.llmops.ollama.plugins.module_utils import _custom_model
 
 # As Ollama's ShowHandler writes it: fmt.Sprintf("%-30s %#v", k, v), one line per list item.
@@ -55,3 +57,20 @@ def test_inherited_parameters_are_not_compared_but_missing_ones_are():
 
 def test_a_model_that_was_pulled_has_no_parent():
     assert _custom_model.differences({"from": "qwen2.5:0.5b"}, show(details={"parent_model": ""})) == ["from"]
+
+
+@pytest.mark.parametrize("field, empty", [("system", ""), ("template", ""), ("messages", [])])
+def test_an_empty_value_that_ollama_would_skip_is_refused_with_the_reason(field, empty):
+    params = {"from": "qwen2.5:0.5b", "system": None, "template": None, "parameters": None, "messages": None}
+    params[field] = empty
+    with pytest.raises(_custom_model.CannotClear) as caught:
+        _custom_model.desired_from_params(params)
+    message = str(caught.value)
+    assert message.startswith("%s: %r cannot clear the " % (field, empty))
+    assert "qwen2.5:0.5b" in message and "skips an empty %s" % field in message
+    assert "re-created on every run" in message
+
+
+def test_values_that_are_given_or_omitted_are_kept():
+    params = {"from": "qwen2.5:0.5b", "system": " ", "template": None, "parameters": {}, "messages": None}
+    assert _custom_model.desired_from_params(params) == {"from": "qwen2.5:0.5b", "system": " ", "parameters": {}}
