@@ -63,7 +63,7 @@ lab: venv
 lab-down:
 	lab/bin/lab down
 
-contract: lab
+contract: lab collection
 	lab/bin/apt-ensure docker-registry
 	$(PYTEST) tests/contract
 

@@ -16,10 +16,8 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.llmops.ollama.plugins.modules import secret_file
-from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
+from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import patch_module_args, run_module
 
 ME = {"owner": pwd.getpwuid(os.getuid()).pw_name, "group": grp.getgrgid(os.getgid()).gr_name}
 
@@ -184,5 +182,7 @@ def test_the_result_carries_a_given_value_and_masks_the_invocation(tmp_path, cap
     assert exited.value.code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["secret"] == "the-operators-own-code"
-    assert result["invocation"]["module_args"]["value"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-    assert "the-operators-own-code" not in json.dumps(result["invocation"])
+    # Nowhere else in the result: ansible-core up to 2.20 returns the invocation (masked), later ones do not.
+    assert "the-operators-own-code" not in json.dumps({k: v for k, v in result.items() if k != "secret"})
+    if "invocation" in result:
+        assert result["invocation"]["module_args"]["value"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"

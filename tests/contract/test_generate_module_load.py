@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""ollama_generate against the lab's Ollama double (lab/doubles/ollama) while a model loads
+"""The module ollama_generate against the lab's Ollama double (lab/doubles/ollama) while a model loads
 for longer than the module's per-read time-out: the double, like Ollama, sends nothing until the
 model is in memory (OLLAMA_DOUBLE_LOAD_SECONDS_PER_GB, proportional to the model's size)."""
 
@@ -18,10 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.llmops.ollama.plugins.modules import ollama_generate
-from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
+from lab_processes import REPO
 
-REPO = Path(__file__).resolve().parents[4]
+# The collection, importable as ansible_collections.llmops.ollama (tests/collection_path.sh links it).
+sys.path.insert(0, subprocess.run([str(REPO / "tests" / "collection_path.sh")], check=True, capture_output=True,
+                                  text=True).stdout.strip())
+
+from ansible_collections.llmops.ollama.plugins.modules import ollama_generate  # noqa: E402
+from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module  # noqa: E402
 MODEL = "qwen2.5:0.5b"
 LOAD_SECONDS = 3.0
 READ_TIMEOUT = 1
