@@ -83,6 +83,14 @@ options:
         description). Health gates set it from the largest model's expected load time.
     type: int
     default: 300
+  answer_timeout:
+    description:
+      - Seconds the whole answer may take once the model has loaded (from the first piece to the last), as a health
+        gate wants it; beyond that the module fails, naming the model, the host and the time. O(timeout) still bounds
+        each wait for the next piece.
+      - Not set, only O(timeout) and O(load_timeout) apply.
+    type: int
+    version_added: 0.3.0
 seealso:
   - module: llmops.ollama.ollama_model
 """
@@ -241,9 +249,9 @@ class Answer:
     """One streamed answer: the first line waits up to load_timeout (Ollama is loading the
     model), every later one up to the per-read timeout."""
 
-    def __init__(self, client, path, request, timeout, load_timeout):
+    def __init__(self, client, path, request, timeout, load_timeout, answer_timeout=None):
         self.client, self.path, self.request = client, path, dict(request, stream=True)
-        self.timeout, self.load_timeout = timeout, load_timeout
+        self.timeout, self.load_timeout, self.answer_timeout = timeout, load_timeout, answer_timeout
         self.url = client.http.url(path)
         self.load_seconds = None
 
@@ -260,9 +268,13 @@ class Answer:
             self._loading_or_raise(ApiError("POST %s failed: %s" % (self.url, e), method="POST", url=self.url), started, e)
         self.load_seconds = time.monotonic() - started
         _set_read_timeout(response, self.timeout)
+        answering = time.monotonic()
         while line:
             if line.strip():
                 yield self._decode(line, response.status)
+            if self.answer_timeout is not None and time.monotonic() - answering > self.answer_timeout:
+                raise ApiError("POST %s: the answer took longer than answer_timeout (%s s) after the model had loaded"
+                               % (self.url, self.answer_timeout), method="POST", url=self.url)
             try:
                 line = response.readline()
             except (OSError, http.client.HTTPException) as e:
@@ -289,10 +301,10 @@ class Answer:
         return obj
 
 
-def ask(client, request, timeout, load_timeout):
+def ask(client, request, timeout, load_timeout, answer_timeout=None):
     """-> (final object, joined text, load seconds seen)."""
     chat = "messages" in request
-    answer = Answer(client, "/api/chat" if chat else "/api/generate", request, timeout, load_timeout)
+    answer = Answer(client, "/api/chat" if chat else "/api/generate", request, timeout, load_timeout, answer_timeout)
     pieces, final = [], None
     for part in answer.lines():
         pieces.append(((part.get("message") or {}).get("content") if chat else part.get("response")) or "")
@@ -317,6 +329,7 @@ def main():
         "keep_alive": {"type": "raw", "no_log": False},
         "format": {"type": "raw"},
         "load_timeout": {"type": "int", "default": 300},
+        "answer_timeout": {"type": "int"},
     }
     spec.update(COMMON_ARGS)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
@@ -326,15 +339,16 @@ def main():
         model = _model_name.parse(params["model"], option="model")
         if params["format"] is not None and params["format"] != "json" and not isinstance(params["format"], dict):
             raise InvalidOption("format: %r must be 'json' or a JSON schema (a dict)" % (params["format"],))
-        if params["load_timeout"] <= 0:
-            raise InvalidOption("load_timeout: %r must be a positive number of seconds" % params["load_timeout"])
+        for option in ("load_timeout", "answer_timeout"):
+            if params[option] is not None and params[option] <= 0:
+                raise InvalidOption("%s: %r must be a positive number of seconds" % (option, params[option]))
         client = client_from_params(params)
         request = build_request(params, model.shortest())
     except (_model_name.InvalidName, InvalidOption) as e:
         module.fail_json(msg=str(e))
 
     try:
-        final, text, load_seconds = ask(client, request, params["timeout"], params["load_timeout"])
+        final, text, load_seconds = ask(client, request, params["timeout"], params["load_timeout"], params["answer_timeout"])
     except ApiError as e:
         fail_api(module, e, model=model.shortest(), api_url=client.api_url)
     except StillLoading as e:

@@ -264,8 +264,9 @@ def registry_answers():
 # Ollama's downloads only; image pulls by the inner dockerd and ansible's docker exec are untouched.
 
 def bridge(host, network="llmops"):
-    nid = inner_docker(host, "network", "inspect", network, "-f", "{{.Id}}").stdout.strip()
-    return "br-" + nid[:12]
+    """The network's bridge: the name the ollama role gives it (llmops.ollama.network_bridge), else br-<id>."""
+    data = json.loads(inner_docker(host, "network", "inspect", network).stdout)[0]
+    return (data.get("Options") or {}).get("com.docker.network.bridge.name") or "br-" + data["Id"][:12]
 
 
 def throttle(host, rate="64mbit"):

@@ -1,6 +1,8 @@
 """Item 7: exposure. From a second lab host Ollama's port is closed and LobeChat refuses a missing
 or wrong access code; a -vvv run of site.yml prints the access code and a `headers` token zero
-times; both containers run without privileged, with no-new-privileges and bounded logs."""
+times; both containers run without privileged, with no-new-privileges and bounded logs. Issue 11: a neighbour
+that routes the inner container network, or 127.0.0.1, through the host reaches no container port
+(the container_runtime role's LAN exposure filter, docs/lan-exposure.md), also after an engine restart."""
 import json
 import re
 
@@ -135,3 +137,154 @@ def test_container_hardening(lab, figure):
             for b in bindings or []:
                 if name == "ollama":
                     assert b["HostIp"] == "127.0.0.1", b
+
+
+# --- Issue 11: a neighbour that routes to the inner container network, or to 127.0.0.1, through the host ---
+
+# TCP connects from the neighbour, in parallel, bounded: "open" (the handshake completed: the port
+# answers), "refused" or "timeout" per address:port.
+_CONNECT = r'''
+import concurrent.futures, json, socket, sys
+def probe(target):
+    host, port = target.rsplit(":", 1)
+    s = socket.socket(); s.settimeout(3)
+    try:
+        s.connect((host, int(port))); return target, "open"
+    except ConnectionRefusedError:
+        return target, "refused"
+    except OSError as exc:
+        return target, "timeout" if isinstance(exc, socket.timeout) else type(exc).__name__
+    finally:
+        s.close()
+with concurrent.futures.ThreadPoolExecutor(16) as pool:
+    print(json.dumps(dict(pool.map(probe, sys.argv[1:]))))
+'''
+# The loopback route. Linux will not route 127.0.0.0/8 to a gateway while the `local` table answers
+# for it first (rule 0), and drops replies from 127.0.0.1 arriving on eth0 as martians. As close as
+# the kernel allows: the `local` rule moves behind a rule that sends TCP to 127.0.0.1 on the probed
+# ports through the fault host (one rule per port, so the neighbour's own loopback keeps working),
+# and eth0 accepts 127.0.0.1 as a source (route_localnet, rp_filter off). The packets on the wire
+# are what moby#45610 describes: destination 127.0.0.1, sent to the fault host's MAC address.
+_LOOPBACK_TABLE = 211
+
+
+def _loopback_route_script(host_ip, ports):
+    lines = ["set -e", "mount -o remount,rw /proc/sys",
+             "sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1 "
+             "net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0",
+             "ip route replace 127.0.0.1/32 via %s dev eth0 onlink table %d" % (host_ip, _LOOPBACK_TABLE)]
+    lines += ["ip rule add pref %d to 127.0.0.1/32 ipproto 6 dport %d lookup %d" % (50 + i, port, _LOOPBACK_TABLE)
+              for i, port in enumerate(ports)]
+    lines += ["ip rule add pref 100 lookup local", "ip rule del pref 0 lookup local"]
+    return "\n".join(lines)
+
+
+_UNDO_LOOPBACK_ROUTE = ("ip rule add pref 0 lookup local 2>/dev/null; ip rule del pref 100 lookup local 2>/dev/null; "
+                        "for p in $(ip rule | sed -n 's/^\\(5[0-9]\\|6[0-9]\\):.*lookup %d$/\\1/p'); do ip rule del pref $p; done; "
+                        "ip route flush table %d 2>/dev/null; true" % (_LOOPBACK_TABLE, _LOOPBACK_TABLE))
+
+
+def _network_targets(network="llmops"):
+    """The fault host's inner network: its subnet, and each container's address with its container
+    ports (exposed or published) and the host ports it publishes."""
+    net = json.loads(fl.inner_docker(fl.HOST, "network", "inspect", network).stdout)[0]
+    subnet = net["IPAM"]["Config"][0]["Subnet"]
+    containers = {}
+    for info in (net.get("Containers") or {}).values():
+        data = json.loads(fl.inner_docker(fl.HOST, "inspect", info["Name"]).stdout)[0]
+        ports = set(data["Config"].get("ExposedPorts") or {}) | set(data["HostConfig"].get("PortBindings") or {})
+        published = [(b.get("HostIp") or "0.0.0.0", int(b["HostPort"]))
+                     for bindings in (data["HostConfig"].get("PortBindings") or {}).values() for b in bindings or []]
+        containers[info["Name"]] = {
+            "ip": info["IPv4Address"].split("/")[0],
+            "ports": sorted(int(p.split("/")[0]) for p in ports if p.endswith("/tcp")),
+            "published": published,
+        }
+    return subnet, containers
+
+
+def _probe(targets):
+    res = fl.sh(["docker", "exec", fl.PROBE, "python3", "-c", _CONNECT] + targets, timeout=60)
+    return json.loads(res.stdout)
+
+
+def _filter_in_place(host):
+    """The jump to the filter's chain: first in DOCKER-USER (Docker) or in mangle FORWARD (Podman)."""
+    out = fl.in_host(host, "iptables -S DOCKER-USER 2>/dev/null; iptables -t mangle -S FORWARD").stdout.splitlines()
+    rules = [line for line in out if line.startswith("-A ")]
+    return bool(rules) and rules[0] in ("-A DOCKER-USER -j LLMOPS-FORWARD", "-A FORWARD -j LLMOPS-FORWARD")
+
+
+_REMOVE_JUMP = "iptables -D DOCKER-USER -j LLMOPS-FORWARD 2>/dev/null || iptables -t mangle -D FORWARD -j LLMOPS-FORWARD"
+
+
+def test_lan_neighbour_routing_through_the_host(lab, figure):
+    """Issue 11, must-show 1: a neighbour routes the inner container subnet, and 127.0.0.1, through the
+    fault host; no port of Ollama or LobeChat answers it, only what is published beyond loopback (the
+    front door) does. With the filter taken away the same probes reach Ollama (the test can fail), and
+    the unit puts it back."""
+    f = figure("7 exposure", "neighbour lab host: ip route <inner subnet> via the fault host, and TCP to 127.0.0.1 "
+               "through it (policy rule, route_localnet); TCP connects to every container port of the network and "
+               "every published port; then the filter removed, the probes again, the filter back by its unit")
+    ip = host_ip()
+    subnet, containers = _network_targets()
+    assert {"ollama", "lobechat"} <= set(containers), containers
+    assert 11434 in containers["ollama"]["ports"] and 3210 in containers["lobechat"]["ports"], containers
+    direct = ["%s:%d" % (c["ip"], p) for c in containers.values() for p in c["ports"]]
+    published = sorted({port for c in containers.values() for _addr, port in c["published"]})
+    loopback = ["127.0.0.1:%d" % p for p in published]
+    beyond_loopback = ["%s:%d" % (ip, port) for c in containers.values() for addr, port in c["published"]
+                       if not addr.startswith("127.")]
+    assert _filter_in_place(fl.HOST), fl.in_host(fl.HOST, "iptables -S DOCKER-USER; iptables -S LLMOPS-FORWARD").stdout
+    try:
+        fl.in_host(fl.PROBE, "ip route replace %s via %s" % (subnet, ip))
+        fl.in_host(fl.PROBE, _loopback_route_script(ip, published))
+        route = fl.in_host(fl.PROBE, "ip route get 127.0.0.1 ipproto 6 dport %d" % published[0]).stdout
+        assert "via %s" % ip in route, route        # the neighbour really sends 127.0.0.1 to the fault host
+        seen = _probe(direct + loopback + beyond_loopback)
+        answering = sorted(t for t in direct + loopback if seen[t] == "open")
+        f.add("ports probed (container addresses / 127.0.0.1 via the host)", "%d / %d" % (len(direct), len(loopback)))
+        f.add("ports answering", "%d%s" % (len(answering), (" " + ", ".join(answering)) if answering else ""))
+        f.add("published beyond loopback, answering (the front door)",
+              ", ".join("%s %s" % (t.rsplit(":", 1)[1], seen[t]) for t in beyond_loopback) or "none")
+        # The filter's work, not something else's: without it the same neighbour reaches Ollama.
+        fl.in_host(fl.HOST, _REMOVE_JUMP)
+        unfiltered = _probe(direct + loopback)
+        open_unfiltered = sorted(t for t in direct + loopback if unfiltered[t] == "open")
+        f.add("without the filter, answering", "%d (%s)" % (len(open_unfiltered), ", ".join(open_unfiltered)))
+        fl.in_host(fl.HOST, "systemctl restart llmops-forward-filter.service")
+        again = _probe(direct + loopback)
+        f.add("after systemctl restart llmops-forward-filter, answering",
+              sum(1 for t in direct + loopback if again[t] == "open"))
+    finally:
+        fl.in_host(fl.PROBE, "ip route del %s 2>/dev/null; %s" % (subnet, _UNDO_LOOPBACK_ROUTE), check=False)
+        fl.in_host(fl.HOST, "systemctl restart llmops-forward-filter.service", check=False)
+    assert answering == [], "ports that answered a neighbour routing through the host: %s" % answering
+    assert all(seen[t] == "open" for t in beyond_loopback), {t: seen[t] for t in beyond_loopback}
+    ollama = "%s:11434" % containers["ollama"]["ip"]
+    # On Docker before 28 the unfiltered probes reach Ollama both ways; on an engine that blocks it
+    # by itself they would not, and this says so instead of passing quietly.
+    assert unfiltered[ollama] == "open" and unfiltered["127.0.0.1:11434"] == "open", (
+        "without the filter the neighbour did not reach Ollama (%s): the probe proves nothing here" % unfiltered)
+    assert all(again[t] != "open" for t in direct + loopback), again
+    # The host's own access, and the containers' egress (models come from a registry) keep working.
+    assert fl.api(fl.HOST, "/api/version")["version"]
+    egress = fl.inner_docker(fl.HOST, "exec", "lobechat", "python3", "-c",
+                             "import urllib.request as u; print(u.urlopen('http://10.213.0.2:5000/v2/', timeout=5).status)")
+    f.add("host's own 127.0.0.1:11434 / container egress to the registry", "answers / HTTP %s" % egress.stdout.strip())
+    assert egress.stdout.strip() == "200"
+
+
+def test_lan_filter_survives_engine_restart(lab, figure):
+    """The filter stays after `systemctl restart docker` (Docker keeps DOCKER-USER; the unit, PartOf
+    docker.service, applies it again) and a re-run of the role reports nothing to change."""
+    f = figure("7 exposure", "systemctl restart docker in the fault host, then the filter's rules; site.yml --check")
+    fl.in_host(fl.HOST, "systemctl restart docker", timeout=120)
+    fl.wait_until(lambda: fl.both_healthy(fl.HOST), 120, "both containers healthy after the engine restart")
+    rules = fl.in_host(fl.HOST, "iptables -S LLMOPS-FORWARD").stdout
+    f.add("after the engine restart", "jump first in DOCKER-USER: %s; rules: %d" % (
+        _filter_in_place(fl.HOST), rules.count("-A LLMOPS-FORWARD")))
+    assert _filter_in_place(fl.HOST) and rules.count("-A LLMOPS-FORWARD") == 2, rules
+    res = lab.converge(args=["--check"], timeout=600)
+    f.add("site.yml --check on the converged host", "rc=%s changed=%s" % (res.rc, res.recap.get(fl.HOST, {}).get("changed")))
+    assert res.rc == 0 and res.changed(fl.HOST) == 0, res.tail(60)

@@ -82,3 +82,21 @@ def test_keep_alive_is_sent_as_ollama_reads_it(fake, given, sent):
     result = run_module(ollama_generate, {"api_url": fake.url, "model": QWEN, "prompt": "", "keep_alive": given})
     assert result["changed"] is False
     assert fake.requests[0][2]["keep_alive"] == sent
+
+
+def test_a_whole_answer_slower_than_answer_timeout_fails_though_each_piece_came_in_time(fake):
+    fake.add_local(QWEN)
+    lines = [{"response": "O", "done": False}, {"response": "K", "done": False}, {"response": "", "done": True}]
+    fake.script("POST", "/api/generate", Reply(lines=lines, stall_after=1, stall=1.6))
+    result = run_module(ollama_generate, {"api_url": fake.url, "model": QWEN, "prompt": "hi", "timeout": 5,
+                                          "answer_timeout": 1})
+    assert result["failed"] is True
+    assert "longer than answer_timeout (1 s) after the model had loaded" in result["msg"]
+    assert result["model"] == QWEN
+
+
+def test_an_answer_within_answer_timeout_passes(fake):
+    fake.add_local(QWEN)
+    fake.script("POST", "/api/generate", Reply(lines=[{"response": "OK", "done": True, "eval_count": 1}]))
+    result = run_module(ollama_generate, {"api_url": fake.url, "model": QWEN, "prompt": "hi", "answer_timeout": 5})
+    assert result.get("failed") is not True and result["response"] == "OK"
