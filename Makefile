@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 # failure unless the test marks it as one a machine may legitimately take (ci_may_skip).
 PYTEST := PYTHONPATH=$(CURDIR)/tests/pytest_plugins pytest -q -rs -p ci_strict
 
-.PHONY: help venv collection lint sanity units metadata lab lab-down contract lab-check molecule faults \
+.PHONY: help venv collection lint sanity units integration matrix metadata docs lab lab-down contract lab-check molecule faults \
 	readme test demo clean
 
 help:
@@ -19,7 +19,10 @@ help:
 	@echo "make lint       - yamllint and ansible-lint (production profile)"
 	@echo "make sanity     - ansible-test sanity on the collection as shipped (ignore files empty)"
 	@echo "make units      - unit tests, argument specs, README figures against the RESULTS files"
+	@echo "make integration - ansible-test integration, one target per module, against the Ollama double (tests/integration/run.sh)"
+	@echo "make matrix     - sanity and units on ansible-core 2.18, 2.19 (Python 3.11), 2.20, 2.21 (Python 3.13, Debian 13 container)"
 	@echo "make metadata   - changelog lint, execution environment, galaxy.yml vs requirements.yml, the tarball's contents"
+	@echo "make docs       - the documentation site (antsibull-docs, Sphinx) in build/docs/html; fails on any warning"
 	@echo "make lab        - the lab: Docker engine, base images, registry, doubles, models (lab/bin/lab up)"
 	@echo "make contract   - the Ollama double against the official ollama client and a real registry"
 	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat stand-in)"
@@ -57,6 +60,15 @@ units: venv collection
 metadata: venv
 	tests/collection/run.sh
 
+integration: venv
+	tests/integration/run.sh
+
+matrix: venv
+	tests/matrix/run.sh
+
+docs: venv
+	docs/site/build.sh
+
 lab: venv
 	lab/bin/lab up
 
@@ -83,7 +95,7 @@ readme: venv
 	python3 tests/readme/render.py --write
 
 test: venv
-	tests/run_all.sh lint sanity units metadata lab contract lab-check molecule faults
+	tests/run_all.sh lint sanity units integration matrix metadata docs lab contract lab-check molecule faults
 
 demo: venv collection
 	lab/bin/demo

@@ -23,6 +23,7 @@ RESULTS = {
     "module_noop": "bench/module_noop/RESULTS.md",
     "converge": "bench/converge/RESULTS.md",
     "fleet": "bench/fleet/RESULTS.md",
+    "report": "bench/report/RESULTS.md",
     "faults": "tests/faults/RESULTS.md",
 }
 BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- end:(?P=name) -->)", re.S)
@@ -45,7 +46,7 @@ def demo(fig):
 
 
 def figures(fig):
-    noop, conv, fleet = fig["module_noop"], fig["converge"], fig["fleet"]
+    noop, conv, fleet, report = fig["module_noop"], fig["converge"], fig["fleet"], fig["report"]
     mod, uri = noop["ways"]["ollama_model"], noop["ways"]["uri"]
     rows = [
         ("Requests of a no-op `ollama_model` run", "%d (`%s`), changed %s" % (mod["requests"], mod["request_list"], mod["changed"]),
@@ -65,13 +66,18 @@ def figures(fig):
          % (json.dumps(fleet["serial"]), fleet["forks"], fleet["runs"]),
          "%s s / %s s (ratio %s)" % (fleet["wall_median_s"]["1"], fleet["wall_median_s"]["3"], fleet["ratio_3_to_1"]),
          "`bench/fleet`", fleet),
+        ("Fleet report (`playbooks/report.yml`, a timed generation per host) wall time, 1 host / 3 hosts (forks %d, "
+         "n=%d; lab hosts running the Ollama double)" % (report["forks"], report["runs"]),
+         "%s s / %s s (ratio %s)" % (report["wall_median_s"]["1"], report["wall_median_s"]["3"], report["ratio_3_to_1"]),
+         "`bench/report`", report),
     ]
     out = ["| Figure | Value | Source | Measured at |", "|---|---|---|---|"]
     out += ["| %s | %s | %s | %s |" % (what, value, src, provenance.label(rec)) for what, value, src, rec in rows]
     needles = [("module_noop", mod["median_task_s"]), ("module_noop", uri["median_task_s"]),
                ("converge", conv["first_median_s"]), ("converge", conv["noop_median_s"]), ("converge", conv["ratio"]),
                ("fleet", fleet["wall_median_s"]["1"]), ("fleet", fleet["wall_median_s"]["3"]),
-               ("fleet", fleet["ratio_3_to_1"])]
+               ("fleet", fleet["ratio_3_to_1"]), ("report", report["wall_median_s"]["1"]),
+               ("report", report["wall_median_s"]["3"]), ("report", report["ratio_3_to_1"])]
     return "\n".join(out) + "\n", needles
 
 
@@ -114,7 +120,7 @@ def test_run(fig):
 
 
 RENDERERS = {"demo": demo, "figures": figures, "fleet_bytes": fleet_bytes, "faults": faults, "test_run": test_run}
-SOURCES = {"demo": ["demo"], "figures": ["module_noop", "converge", "fleet"], "fleet_bytes": ["fleet"],
+SOURCES = {"demo": ["demo"], "figures": ["module_noop", "converge", "fleet", "report"], "fleet_bytes": ["fleet"],
            "faults": ["faults"], "test_run": ["test_run"]}
 
 

@@ -9,7 +9,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
-EXPECTED_ROLES = ["container_runtime", "lobechat", "ollama", "ollama_models", "preflight"]
+EXPECTED_ROLES = ["container_runtime", "lobechat", "ollama", "ollama_models", "preflight", "report"]
 
 
 def load(path):
