@@ -126,7 +126,10 @@ def _ui(entry, containers, address):
 def unreachable_reason(raw, facts):
     """The first line of what the connection said; for a module that never started, its stderr."""
     msg = raw.get("unreachable_msg") or facts.get("msg") or ""
-    if str(msg).startswith("MODULE FAILURE") and facts.get("module_stderr"):
+    # Without pipelining a module that never started says MODULE FAILURE; with it, that its result
+    # could not be read. Either way the engine's own words are in its stderr.
+    never_started = str(msg).startswith("MODULE FAILURE") or "deserialization failed" in str(msg)
+    if never_started and facts.get("module_stderr"):
         msg = facts["module_stderr"]
     return first_line(msg) or "unreachable"
 

@@ -83,6 +83,15 @@ def test_a_module_that_never_started_is_an_unreachable_host():
     assert doc["summary"]["answering"] == 1
 
 
+def test_a_result_that_could_not_be_read_is_told_by_the_engines_words():
+    # ansible-core 2.19 with pipelining: the module's stdout was empty, so its result "could not be deserialized".
+    raw = dict(s.host(), host={"changed": False, "failed_when_result": False, "rc": 1,
+                               "msg": "Module result deserialization failed: No start of json char found",
+                               "module_stderr": "Error response from daemon: Container 5aca81ef is not running\n"})
+    doc = build({"a": s.host(), "b": raw})
+    assert doc["unreachable"] == [{"host": "b", "reason": "Error response from daemon: Container 5aca81ef is not running"}]
+
+
 def test_version_image_and_floor_drift():
     images = {"ollama": "reg/ollama/ollama:0.16.0", "lobechat": "10.213.0.2:5000/lobehub/lobe-chat:1.143.2"}
     old = s.host(version="0.16.0", images=images)
