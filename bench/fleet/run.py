@@ -45,6 +45,9 @@ from fleet_lab import (MIRROR_CONTAINER, UPSTREAM, UPSTREAM_CONTAINER, blob_gets
                        model_blobs, recap)
 
 LAB = os.path.join(ROOT, "lab", "bin", "lab")
+# The ansible-playbook of the environment running this script (.venv/bin/python bench/...), whatever PATH says.
+_VENV_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+ANSIBLE_PLAYBOOK = _VENV_PLAYBOOK if os.access(_VENV_PLAYBOOK, os.X_OK) else "ansible-playbook"
 HOSTS = [("llmops-bench-1", "12"), ("llmops-bench-2", "13"), ("llmops-bench-3", "12")]
 MIRROR_URL = "http://10.213.0.3:5000"
 SERIAL = [1, "100%"]
@@ -96,7 +99,7 @@ def rollout(inventory, names, mirror, model):
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"))
     extra = {"rollout_serial": SERIAL, "ollama_models_mirror_url": MIRROR_URL if mirror else "", "ollama_models_mirror_allow_http": True,
              "ollama_models_list": [{"name": model}]}
-    args = ["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", "rollout.yml"),
+    args = [ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", "rollout.yml"),
             "--forks", str(FORKS), "--limit", ",".join(names), "-e", json.dumps(extra)]
     start = time.monotonic()
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=RUN_LIMIT_S)

@@ -37,6 +37,9 @@ import provenance  # noqa: E402  (bench/provenance.py)
 from fleet_lab import recap  # noqa: E402
 
 LAB = os.path.join(ROOT, "lab", "bin", "lab")
+# The ansible-playbook of the environment running this script (.venv/bin/python bench/...), whatever PATH says.
+_VENV_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+ANSIBLE_PLAYBOOK = _VENV_PLAYBOOK if os.access(_VENV_PLAYBOOK, os.X_OK) else "ansible-playbook"
 HOSTS = [("llmops-report-1", "12"), ("llmops-report-2", "13"), ("llmops-report-3", "12")]
 MODEL = "qwen2.5:0.5b"
 FORKS = 5
@@ -73,7 +76,7 @@ def write_inventory(tmp):
 def playbook(inventory, path, names, *extra):
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"))
-    args = ["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", path), "--forks", str(FORKS),
+    args = [ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", path), "--forks", str(FORKS),
             "--limit", ",".join(names), *extra]
     start = time.monotonic()
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=RUN_LIMIT_S)
