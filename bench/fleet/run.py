@@ -40,14 +40,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fleet"))
 sys.path.insert(0, os.path.dirname(HERE))
 
+import labhosts  # noqa: E402  (bench/labhosts.py)
 import provenance  # noqa: E402  (bench/provenance.py)
 from fleet_lab import (MIRROR_CONTAINER, UPSTREAM, UPSTREAM_CONTAINER, blob_gets, host_ip,  # noqa: E402
                        model_blobs, recap)
 
-LAB = os.path.join(ROOT, "lab", "bin", "lab")
-# The ansible-playbook of the environment running this script (.venv/bin/python bench/...), whatever PATH says.
-_VENV_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-ANSIBLE_PLAYBOOK = _VENV_PLAYBOOK if os.access(_VENV_PLAYBOOK, os.X_OK) else "ansible-playbook"
 HOSTS = [("llmops-bench-1", "12"), ("llmops-bench-2", "13"), ("llmops-bench-3", "12")]
 MIRROR_URL = "http://10.213.0.3:5000"
 SERIAL = [1, "100%"]
@@ -55,43 +52,15 @@ FORKS = 5
 RUN_LIMIT_S = 900
 
 
-def sh(*args, check=True, timeout=300):
-    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout)
-
-
-def ensure_hosts():
-    have = sh("docker", "ps", "-a", "--format", "{{.Names}}").stdout.split()
-    for name, ver in HOSTS:
-        if name not in have:
-            sh(LAB, "host", "up", name, "--debian", ver)
-        # lab host up makes /proc/sys writable (Docker 26 on Debian 13 sets sysctls on container interfaces);
-        # a host kept from an earlier run may predate that or have restarted since.
-        sh("docker", "exec", name, "mount", "-o", "remount,rw", "/proc/sys")
-
-
-def remove_hosts():
-    for name, _ in HOSTS:
-        sh(LAB, "host", "rm", name, check=False)
-
-
-def write_inventory(tmp):
-    os.makedirs(os.path.join(tmp, "group_vars"))
-    os.symlink(os.path.join(ROOT, "lab", "inventory", "group_vars", "llm_servers.yml"),
-               os.path.join(tmp, "group_vars", "llm_servers.yml"))
-    with open(os.path.join(tmp, "hosts.yml"), "w", encoding="utf-8") as fh:
-        json.dump({"llm_servers": {"hosts": {name: {} for name, _ in HOSTS}, "vars": {
-            "ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3"}}}, fh)
-    return tmp
-
 
 def reset(names):
     """Each host back to engine-only; the mirror empty."""
     for name in names:
-        sh("docker", "exec", name, "sh", "-c",
+        labhosts.sh("docker", "exec", name, "sh", "-c",
            "docker rm -f ollama lobechat >/dev/null 2>&1; "
            "docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '/(ollama/ollama|lobehub/lobe-chat):' "
            "| xargs -r docker rmi -f >/dev/null; rm -rf /var/lib/ollama", check=False)
-    sh(LAB, "mirror", "reset")
+    labhosts.sh(labhosts.LAB, "mirror", "reset")
 
 
 def rollout(inventory, names, mirror, model):
@@ -99,7 +68,7 @@ def rollout(inventory, names, mirror, model):
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"))
     extra = {"rollout_serial": SERIAL, "ollama_models_mirror_url": MIRROR_URL if mirror else "", "ollama_models_mirror_allow_http": True,
              "ollama_models_list": [{"name": model}]}
-    args = [ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", "rollout.yml"),
+    args = [labhosts.ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", "rollout.yml"),
             "--forks", str(FORKS), "--limit", ",".join(names), "-e", json.dumps(extra)]
     start = time.monotonic()
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=RUN_LIMIT_S)
@@ -185,10 +154,10 @@ def main():
     blobs = model_blobs(UPSTREAM, args.model)
     size = sum(blobs.values())
     names = [n for n, _ in HOSTS]
-    ensure_hosts()
+    labhosts.ensure_hosts(HOSTS)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            inventory = write_inventory(tmp)
+            inventory = labhosts.write_inventory(tmp, HOSTS)
             print("warm-up: engine on every host (not measured)", flush=True)
             rollout(inventory, names, True, args.model)
             bytes_rows, time_rows = [], {1: [], 3: []}
@@ -208,7 +177,7 @@ def main():
             print(json.dumps(rerun), flush=True)
     finally:
         if not args.keep_hosts:
-            remove_hosts()
+            labhosts.remove_hosts(HOSTS)
     report(args.model, size, args.runs, bytes_rows, time_rows, rerun, time.monotonic() - t0)
 
 

@@ -33,50 +33,21 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fleet"))
 sys.path.insert(0, os.path.dirname(HERE))
 
+import labhosts  # noqa: E402  (bench/labhosts.py)
 import provenance  # noqa: E402  (bench/provenance.py)
 from fleet_lab import recap  # noqa: E402
 
-LAB = os.path.join(ROOT, "lab", "bin", "lab")
-# The ansible-playbook of the environment running this script (.venv/bin/python bench/...), whatever PATH says.
-_VENV_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-ANSIBLE_PLAYBOOK = _VENV_PLAYBOOK if os.access(_VENV_PLAYBOOK, os.X_OK) else "ansible-playbook"
 HOSTS = [("llmops-report-1", "12"), ("llmops-report-2", "13"), ("llmops-report-3", "12")]
 MODEL = "qwen2.5:0.5b"
 FORKS = 5
 RUN_LIMIT_S = 900
 
 
-def sh(*args, check=True, timeout=600):
-    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout)
-
-
-def ensure_hosts():
-    have = sh("docker", "ps", "-a", "--format", "{{.Names}}").stdout.split()
-    for name, ver in HOSTS:
-        if name not in have:
-            sh(LAB, "host", "up", name, "--debian", ver)
-        sh("docker", "exec", name, "mount", "-o", "remount,rw", "/proc/sys")
-
-
-def remove_hosts():
-    for name, _ in HOSTS:
-        sh(LAB, "host", "rm", name, check=False)
-
-
-def write_inventory(tmp):
-    os.makedirs(os.path.join(tmp, "group_vars"))
-    os.symlink(os.path.join(ROOT, "lab", "inventory", "group_vars", "llm_servers.yml"),
-               os.path.join(tmp, "group_vars", "llm_servers.yml"))
-    with open(os.path.join(tmp, "hosts.yml"), "w", encoding="utf-8") as fh:
-        json.dump({"llm_servers": {"hosts": {name: {} for name, _ in HOSTS}, "vars": {
-            "ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3"}}}, fh)
-    return os.path.join(tmp, "hosts.yml")
-
 
 def playbook(inventory, path, names, *extra):
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"))
-    args = [ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", path), "--forks", str(FORKS),
+    args = [labhosts.ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", path), "--forks", str(FORKS),
             "--limit", ",".join(names), *extra]
     start = time.monotonic()
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=RUN_LIMIT_S)
@@ -136,10 +107,10 @@ def main():
     args = parser.parse_args()
     t0 = time.monotonic()
     names = [n for n, _ in HOSTS]
-    ensure_hosts()
+    labhosts.ensure_hosts(HOSTS)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            inventory = write_inventory(tmp)
+            inventory = labhosts.write_inventory(tmp, HOSTS)
             print("rollout on every host (not measured)", flush=True)
             playbook(inventory, "rollout.yml", names, "-e", json.dumps({
                 "rollout_serial": ["100%"], "ollama_models_list": [{"name": MODEL}]}))
@@ -153,7 +124,7 @@ def main():
                     rows.append(row)
     finally:
         if not args.keep_hosts:
-            remove_hosts()
+            labhosts.remove_hosts(HOSTS)
     ratio = write_results(args.runs, rows, time.monotonic() - t0)
     return 0 if ratio < 2 else 1
 
