@@ -58,7 +58,6 @@ options:
       - Ollama's models directory on the host the module runs on (E(OLLAMA_MODELS)), holding C(manifests/) and C(blobs/).
       - The default fits the C(llmops.ollama.ollama) role, which bind-mounts its data directory
         C(/var/lib/ollama) at C(/root/.ollama) in the container.
-      - M(llmops.ollama.ollama_model) uses it only with O(llmops.ollama.ollama_model#module:source).
       - The Ollama container can write into this directory, so the module never follows a link in it; the directory
         itself, its C(blobs/) and C(manifests/) directories, the model's directories and files must be real
         directories and regular files, or the task fails naming the path (and leaves what a link points to alone).

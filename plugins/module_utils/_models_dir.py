@@ -9,9 +9,19 @@
     manifests/<host>/<namespace>/<model>/<tag>   the manifest, JSON; its sha256 is the model's digest
     blobs/sha256-<64 hex>                        content-addressed layers and config
     blobs/sha256-<64 hex>-partial                a download in progress (Ollama's own)
+    .llmops-staging/                             ours: downloads in progress and verified blobs
+                                                 waiting for their manifest
 
 Ollama lists every file matching manifests/*/*/*/* on each request, so a model appears as soon as
 its manifest is there; the manifest is therefore written last, with a rename, after every blob.
+
+Unless OLLAMA_NOPRUNE is set, `ollama serve` deletes at start every file in blobs/ that is not named
+like a digest and every blob no manifest references (from v0.21.0 sparing files modified in the
+last hour); it never looks outside blobs/ and manifests/. So a fetch keeps its partial files and
+its verified blobs in .llmops-staging/, where a restart cannot reach them, and hard-links the blobs
+into blobs/ only when all of them are there; then it writes the manifest, checks that every blob is
+still in blobs/ (a start in between may have pruned one: it is linked again from the staging copy),
+and only then drops the staging copies.
 
 The directory is writable by the Ollama container, which runs as root and parses untrusted files,
 while this code runs as root on the host. So nothing here follows a link or opens anything but a
@@ -52,13 +62,11 @@ _O_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _O_CLOEXEC
 _O_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _O_CLOEXEC
 _O_RESUME = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | _O_CLOEXEC
 
-# Our own partial downloads are named `.llmops-partial-sha256-<hex>` in blobs/, not Ollama's
-# `sha256-<hex>-partial`: Ollama's downloader resumes its own `-partial` files (and reads its
-# `-partial-N` part files as JSON), so a shared name would mean two writers on one file; and a name
-# of ours that the container plants as a link is refused rather than followed. The name is not a
-# digest, so Ollama's start-up pruning (unless OLLAMA_NOPRUNE) deletes it exactly like its own
-# partial files: a leftover never outlives the next restart, and never looks like a blob.
-PARTIAL_PREFIX = ".llmops-partial-sha256-"
+# Our own files never share a name with Ollama's: its downloader resumes its own `-partial` files
+# (and reads its `-partial-N` part files as JSON), so a shared name would mean two writers on one file.
+STAGING = ".llmops-staging"
+STAGING_MODE = 0o700
+PARTIAL_PREFIX = "partial-sha256-"
 
 
 class ModelsDirError(Exception):
@@ -163,14 +171,14 @@ def _lstat(dir_fd, name):
         return None
 
 
-def open_dir_at(dir_fd, name, path, create=False):
+def open_dir_at(dir_fd, name, path, create=False, mode=DIR_MODE):
     """A descriptor of the directory name in dir_fd, opened without following a link; with create,
-    made first (mode DIR_MODE set with fchmod, whatever the umask) when missing. FileNotFoundError
+    made first (mode set with fchmod, whatever the umask) when missing. FileNotFoundError
     when missing; ModelsDirError naming path when it is a link or not a directory."""
     created = False
     if create:
         try:
-            os.mkdir(name, DIR_MODE, dir_fd=dir_fd)
+            os.mkdir(name, mode, dir_fd=dir_fd)
             created = True
         except FileExistsError:
             pass
@@ -185,7 +193,7 @@ def open_dir_at(dir_fd, name, path, create=False):
                 _refuse(path, st, "a directory")
         raise
     if created:
-        os.fchmod(fd, DIR_MODE)
+        os.fchmod(fd, mode)
     return fd
 
 
@@ -357,6 +365,7 @@ class ModelsDir:
         self.root = root
         self.blobs = os.path.join(root, "blobs")
         self.manifests = os.path.join(root, "manifests")
+        self.staging = os.path.join(root, STAGING)
 
     # the root and the walk below it
 
@@ -390,12 +399,12 @@ class ModelsDir:
         return fd
 
     @staticmethod
-    def _sub(stack, dir_fd, name, path, create=False):
+    def _sub(stack, dir_fd, name, path, create=False, mode=DIR_MODE):
         """open_dir_at, closed with stack; None when missing."""
         if dir_fd is None:
             return None
         try:
-            fd = open_dir_at(dir_fd, name, path, create=create)
+            fd = open_dir_at(dir_fd, name, path, create=create, mode=mode)
         except FileNotFoundError:
             return None
         stack.callback(os.close, fd)
@@ -438,7 +447,13 @@ class ModelsDir:
         return os.path.join(self.blobs, "sha256-%s" % _check_hex(digest))
 
     def partial_path(self, digest):
-        return os.path.join(self.blobs, PARTIAL_PREFIX + _check_hex(digest))
+        return os.path.join(self.staging, PARTIAL_PREFIX + _check_hex(digest))
+
+    def staged_path(self, digest):
+        return os.path.join(self.staging, "sha256-%s" % _check_hex(digest))
+
+    def _staging_fd(self, stack, root_fd, create=False):
+        return self._sub(stack, root_fd, STAGING, self.staging, create=create, mode=STAGING_MODE)
 
     def manifest_path(self, name):
         """Where the manifest of name is, adopting the casing of an existing model part by part
@@ -494,14 +509,25 @@ class ModelsDir:
             raise ModelsDirError("%s is %d bytes; the manifest gives %d" % (path, size, blob.size))
         return handle
 
+    def staged(self, blobs):
+        """The blobs whose verified copy waits in the staging directory (renamed there only after its
+        sha256 matched, so the size tells it is whole)."""
+        with contextlib.ExitStack() as stack:
+            staging_fd = self._staging_fd(stack, self._open_root(stack))
+            return [blob for blob in blobs
+                    if self._blob_size(staging_fd, "sha256-" + blob.digest, self.staged_path(blob.digest)) == blob.size]
+
     def check_space(self, blobs):
-        """Fail before downloading when the file system cannot hold the missing blobs."""
+        """Fail before downloading when the file system cannot hold the missing blobs (what is staged or
+        partly downloaded already counts)."""
         with contextlib.ExitStack() as stack:
             root_fd = self._open_root(stack)
-            blobs_fd = self._sub(stack, root_fd, "blobs", self.blobs)
+            staging_fd = self._staging_fd(stack, root_fd)
             need = 0
             for blob in blobs:
-                have = self._blob_size(blobs_fd, PARTIAL_PREFIX + blob.digest, self.partial_path(blob.digest))
+                have = self._blob_size(staging_fd, "sha256-" + blob.digest, self.staged_path(blob.digest))
+                if have != blob.size:
+                    have = self._blob_size(staging_fd, PARTIAL_PREFIX + blob.digest, self.partial_path(blob.digest))
                 need += blob.size - min(have or 0, blob.size)
             free = shutil.disk_usage(root_fd).free
         if need > free:
@@ -524,18 +550,72 @@ class ModelsDir:
                 raise ModelsDirError("models_dir %s does not exist or is not a directory" % self.root)
             for name, path in (("blobs", self.blobs), ("manifests", self.manifests)):
                 self._sub(stack, root_fd, name, path, create=True)
+            self._staging_fd(stack, root_fd, create=True)
 
     def open_partial(self, blob):
-        """The PartialFile of blob (created, or kept from an earlier try to resume), in blobs/."""
+        """The PartialFile of blob (created, or kept from an earlier try to resume), in the staging directory."""
         with contextlib.ExitStack() as stack:
-            blobs_fd = self._sub(stack, self._open_root(stack), "blobs", self.blobs)
-            if blobs_fd is None:
-                raise ModelsDirError("%s does not exist or is not a directory" % self.blobs)
-            return PartialFile(blobs_fd, PARTIAL_PREFIX + blob.digest, self.partial_path(blob.digest))
+            staging_fd = self._staging_fd(stack, self._open_root(stack))
+            if staging_fd is None:
+                raise ModelsDirError("%s does not exist or is not a directory" % self.staging)
+            return PartialFile(staging_fd, PARTIAL_PREFIX + blob.digest, self.partial_path(blob.digest))
 
     def install_blob(self, blob, partial):
-        """Move a verified partial file into place as blobs/sha256-<hex>, with Ollama's file mode."""
-        partial.install("sha256-" + blob.digest, self.blob_path(blob.digest))
+        """Keep a verified partial file as the staged copy of the blob (sha256-<hex> in the staging
+        directory, Ollama's file mode), until link_staged puts it into blobs/."""
+        partial.install("sha256-" + blob.digest, self.staged_path(blob.digest))
+
+    def link_staged(self, blobs):
+        """Hard-link the staged copy of each blob into blobs/ where blobs/ lacks it; return how many were
+        linked. A blob already in blobs/ with the right size stays as it is."""
+        linked = 0
+        with contextlib.ExitStack() as stack:
+            root_fd = self._open_root(stack)
+            blobs_fd = self._sub(stack, root_fd, "blobs", self.blobs, create=True)
+            staging_fd = self._staging_fd(stack, root_fd)
+            for blob in blobs:
+                name = "sha256-" + blob.digest
+                if self._blob_size(blobs_fd, name, self.blob_path(blob.digest)) == blob.size:
+                    continue
+                if self._blob_size(staging_fd, name, self.staged_path(blob.digest)) != blob.size:
+                    raise ModelsDirError("%s is missing or incomplete; cannot put the blob into %s"
+                                         % (self.staged_path(blob.digest), self.blobs))
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=blobs_fd)  # a truncated file of the wrong size (checked regular above)
+                # linkat without AT_SYMLINK_FOLLOW: a link planted in place of the staged file is linked as a
+                # link, never followed; the readers here refuse it.
+                os.link(name, name, src_dir_fd=staging_fd, dst_dir_fd=blobs_fd, follow_symlinks=False)
+                linked += 1
+            if linked:
+                os.fsync(blobs_fd)
+        return linked
+
+    def touch(self, blobs):
+        """Set the modification time of blobs present in blobs/ to now, so that a server with the one-hour
+        pruning grace (v0.21.0 and later) keeps them while the manifest that references them is written."""
+        with contextlib.ExitStack() as stack:
+            blobs_fd = self._sub(stack, self._open_root(stack), "blobs", self.blobs)
+            for blob in blobs:
+                name = "sha256-" + blob.digest
+                if self._blob_size(blobs_fd, name, self.blob_path(blob.digest)) is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.utime(name, dir_fd=blobs_fd, follow_symlinks=False)
+
+    def drop_staged(self, blobs):
+        """Remove the staged copies of blobs (regular files only) and the staging directory once empty."""
+        with contextlib.ExitStack() as stack:
+            root_fd = self._open_root(stack)
+            staging_fd = self._staging_fd(stack, root_fd)
+            if staging_fd is None:
+                return
+            for blob in blobs:
+                name = "sha256-" + blob.digest
+                if self._blob_size(staging_fd, name, self.staged_path(blob.digest)) is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(name, dir_fd=staging_fd)
+            if not os.listdir(staging_fd):
+                with contextlib.suppress(OSError):  # not empty after all, or gone: both fine
+                    os.rmdir(STAGING, dir_fd=root_fd)
 
     def write_manifest(self, name, manifest):
         """Write the manifest bytes under name, atomically: a temporary file one level above the
@@ -569,3 +649,26 @@ class ModelsDir:
                 raise
             os.fsync(model_fd)
         return path
+
+    def install_model(self, name, manifest, attempts=3):
+        """Make the model whole in blobs/ and manifests/ from what is there and what is staged: link the staged
+        blobs, write the manifest unless the same bytes are there, check that every blob is still in blobs/
+        (an Ollama start in between may have pruned one: link it again), then drop the staged copies.
+        Return the manifest's path."""
+        path = self.manifest_path(name)
+        for _attempt in range(attempts):
+            self.link_staged(self.missing_blobs(manifest))
+            current = self.read_manifest(name)
+            try:
+                if current is None or current.raw != manifest.raw:
+                    path = self.write_manifest(name, manifest)
+            except ModelsDirError:
+                if not self.missing_blobs(manifest):
+                    raise
+                continue  # pruned between the link and the write: link again
+            if not self.missing_blobs(manifest):
+                self.drop_staged(manifest.blobs)
+                return path
+        raise ModelsDirError("blobs of %s keep disappearing from %s (is Ollama restarting in a loop and pruning "
+                             "them?); the verified copies stay in %s for the next run"
+                             % ("/".join(name), self.blobs, self.staging))

@@ -12,8 +12,7 @@ version_added: 0.1.0
 author: llmops.ollama maintainers (@llmops)
 description:
   - Fills a model mirror once, from a host that already has the model, so the other hosts of a fleet fetch it
-    from the mirror (M(llmops.ollama.ollama_model) with O(llmops.ollama.ollama_model#module:source)) instead of
-    the internet.
+    from the mirror (M(llmops.ollama.ollama_mirror_fetch)) instead of the internet.
   - Reads the model's manifest and blobs from Ollama's models directory on the host, uploads each blob the registry
     does not have yet (C(HEAD) first, then C(POST) and C(PUT) over the OCI distribution API), then puts the manifest,
     byte for byte, so the model keeps its digest.
@@ -48,6 +47,7 @@ notes:
   - Blobs are uploaded in one request each (monolithic upload).
   - Errors about a file in O(models_dir) name its path and what is wrong with it, never what it holds.
 seealso:
+  - module: llmops.ollama.ollama_mirror_fetch
   - module: llmops.ollama.ollama_model
 """
 

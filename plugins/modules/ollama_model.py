@@ -16,14 +16,10 @@ description:
   - With O(from), makes a custom model (a base model with its own system prompt, template, parameters or messages)
     through Ollama's C(/api/create), and re-creates it only when what was asked differs from what the server has.
   - A no-op run sends one request, C(GET /api/tags); a custom model adds one C(POST /api/show).
-  - With O(source), the model comes from a mirror (a private OCI registry) instead of Ollama's own pull; the module
-    fetches the manifest and the blobs itself over the OCI distribution API, verifies every sha256, writes the blobs and
-    then the manifest into O(models_dir), and checks that Ollama lists the model with the mirror's digest. Ollama reads
-    manifests on every request, so it needs no restart. This works with stock registries (CNCF distribution, Harbor,
-    Zot), from which Ollama's own client cannot fetch blobs.
+  - To fetch a model from a private mirror (an OCI registry) instead of letting Ollama pull it, use
+    M(llmops.ollama.ollama_mirror_fetch).
 extends_documentation_fragment:
   - llmops.ollama.api
-  - llmops.ollama.registry.models_dir
   - llmops.ollama.attributes
   - llmops.ollama.attributes.actiongroup_ollama
 attributes:
@@ -31,18 +27,14 @@ attributes:
     support: partial
     details:
       - Check mode sends only reads (C(GET /api/tags), C(POST /api/show)) and predicts the change.
-      - With O(state=latest) (without O(source)), a model that is present is reported as changed, because only a
-        pull can tell whether the registry has a newer digest; the prediction can be wrong there.
-      - With O(source), check mode also reads the mirror's manifest (C(GET)), so it predicts O(state=latest) exactly
-        and fails when the mirror lacks the model; it fetches no blob and writes nothing.
+      - With O(state=latest), a model that is present is reported as changed, because only a pull can tell whether
+        the registry has a newer digest; the prediction can be wrong there.
   diff_mode:
     support: full
   idempotent:
     support: partial
     details:
       - O(state=latest) pulls on every run; it reports a change only when the model's digest moved.
-      - With O(source), O(state=latest) reads the mirror's manifest on every run and fetches only when its digest
-        differs from the local one.
 options:
   name:
     description:
@@ -57,7 +49,7 @@ options:
     required: true
   state:
     description:
-      - V(present) pulls the model only when it is missing.
+      - V(present) pulls the model only when it is missing (or, with O(models_dir), lacks one of its blobs).
       - V(latest) pulls every time and reports a change only when the digest moved.
       - V(absent) deletes the model; a model that is already absent is fine. Blobs shared with other models stay.
     type: str
@@ -74,57 +66,15 @@ options:
       - Pull from a plain-HTTP registry. Ollama's C(insecure) means plain HTTP, not skipping TLS verification.
     type: bool
     default: false
-  source:
+  models_dir:
     description:
-      - Base URL of a mirror to fetch the model from instead of letting Ollama pull it, for example
-        V(http://10.213.0.3:5000), an OCI distribution registry filled by M(llmops.ollama.ollama_mirror_push).
-      - The model C([host/]namespace/model:tag) is fetched from the repository C(<namespace>/<model>) (in lower case)
-        with the tag C(<tag>), so V(qwen2.5:0.5b) comes from C(library/qwen2.5:0.5b), and is written under its own
-        name in O(models_dir) (C(manifests/registry.ollama.ai/library/qwen2.5/0.5b)).
-      - Plain HTTP only when the URL says V(http://). O(timeout) and O(validate_certs) apply to the mirror too;
-        O(headers) are not sent to it, O(source_headers) are.
-      - A URL with credentials in it (V(https://user:password@host)) is refused; put them in O(source_headers).
-      - Redirects of downloads (up to 5, as registries on S3 or GCS send every blob to a signed storage URL) are
-        followed; O(source_headers) and the registry's token go only to the mirror's own scheme, host and port, never
-        to the host a redirect leads to, nor over plain HTTP after a redirect from V(https://).
-      - Blobs already in O(models_dir) are not fetched again; a broken transfer resumes from its C(-partial) file,
-        in the same run and in the next one; a blob whose sha256 is wrong fails the task and is removed, and no
-        manifest is written, so Ollama never lists a half model.
-      - A mirror without the model fails, naming the mirror, repository, tag and HTTP status, and returns
-        RV(mirror_missing=true), so a playbook can tell that failure from the others and fill the mirror.
-      - Nothing is written or read through a link; a symbolic link, a hard-linked partial download or a special file
-        where the module works in O(models_dir) (the directory itself, C(blobs/), C(manifests/) and the model's
-        directories, the manifest, the blobs, the module's partial files) fails the task, naming the path, and the file
-        the link points to is left alone. Partial downloads are C(blobs/.llmops-partial-sha256-<hex>) (mode C(0600)
-        until verified), not Ollama's own C(-partial) files; Ollama's start-up pruning removes them like its own.
-      - A O(models_dir) that does not exist yet (on a fresh host, Ollama makes C(models/) only on its first pull) is
-        created, mode C(0755) as Ollama makes it, when its parent (the data directory) exists; a missing parent fails
-        before any request to the mirror. Check mode creates nothing.
-      - Not with O(from) or O(insecure); not with O(state=absent).
-      - The module must run on the Ollama host itself (not delegated), since it writes into O(models_dir) there.
-    type: str
-  source_headers:
-    description:
-      - Extra HTTP headers for every request to the O(source) mirror, for example C(Authorization) with C(Basic)
-        credentials for a mirror that does not serve anonymous pulls.
-      - When the mirror answers with a C(Bearer) challenge (Harbor, token-authenticated distribution),
-        these headers are sent to its token service (the challenge's C(realm)) only when that is on the mirror's own
-        host (not over plain HTTP when the mirror is V(https://)) or on a host listed in O(source_auth_hosts);
-        otherwise the task fails, naming the realm's host. The token is used from then on, for the mirror only.
-      - Never sent to another scheme, host or port than the mirror's, so a redirect to signed object storage
-        gets neither these headers nor the token.
-      - Values are not logged. Needs O(source).
-    type: dict
-  source_auth_hosts:
-    description:
-      - Hosts, other than the O(source) mirror's own, whose token service may receive O(source_headers) when the mirror
-        answers with a C(Bearer) challenge, for example V(auth.docker.io) for a registry that hands out tokens from
-        another host.
-      - Each item is a host name or IP address (any port) or V(host:port) (that port only); no scheme, no path.
-      - Without credentials in O(source_headers), a token is asked for anonymously from any realm and this is not needed.
-      - Needs O(source).
-    type: list
-    elements: str
+      - Ollama's models directory (E(OLLAMA_MODELS)) on the host the module runs on. When given, a model Ollama lists
+        is also checked there; a model whose manifest names a blob that C(blobs/) lacks (deleted, or pruned by an
+        Ollama start) is pulled again with O(state=present), which fetches only the missing blobs, and the task reports
+        a change. Without it, a listed model is taken as whole.
+      - Read only, never through a link (a link or special file fails the task, naming the path). Needs the module to
+        run on the Ollama host. Not used for custom models (O(from)).
+    type: path
   pull_timeout:
     description:
       - Seconds a pull or create may go without sending a progress line before it is abandoned.
@@ -172,6 +122,7 @@ notes:
 seealso:
   - module: llmops.ollama.ollama_model_info
   - module: llmops.ollama.ollama_generate
+  - module: llmops.ollama.ollama_mirror_fetch
   - module: llmops.ollama.ollama_mirror_push
 """
 
@@ -190,27 +141,6 @@ EXAMPLES = r"""
     name: registry.example.com:5000/library/qwen:14b
     insecure: true
     digest: sha256:a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72
-
-- name: Fetch a model from the fleet's mirror instead of the internet
-  llmops.ollama.ollama_model:
-    name: qwen2.5:0.5b
-    source: http://10.213.0.3:5000
-
-- name: Fetch from a mirror that wants credentials for pulls too
-  llmops.ollama.ollama_model:
-    name: qwen2.5:0.5b
-    source: https://registry.example.com
-    source_headers:
-      Authorization: "Basic {{ ('fleet:' ~ mirror_password) | b64encode }}"
-
-- name: A mirror whose token service is on another host
-  llmops.ollama.ollama_model:
-    name: qwen2.5:0.5b
-    source: https://registry.example.com
-    source_headers:
-      Authorization: "Basic {{ ('fleet:' ~ mirror_password) | b64encode }}"
-    source_auth_hosts:
-      - auth.example.com
 
 - name: A support bot with its own system prompt
   llmops.ollama.ollama_model:
@@ -271,45 +201,12 @@ actions:
   type: list
   elements: str
   sample: ["pull qwen2.5:0.5b", "create support-bot:latest"]
-transfer:
-  description:
-    - With O(source), what came (or, in check mode, would come) from the mirror.
-  returned: when O(source) is set and the model was fetched or would be fetched
-  type: dict
-  contains:
-    mirror:
-      description: The mirror URL.
-      type: str
-      sample: http://10.213.0.3:5000
-    repository:
-      description: The mirror repository and tag.
-      type: str
-      sample: library/qwen2.5:0.5b
-    blobs_fetched:
-      description: How many blobs were fetched (or would be).
-      type: int
-      sample: 3
-    blobs_present:
-      description: How many blobs of the model were already in O(models_dir).
-      type: int
-      sample: 0
-    bytes_fetched:
-      description: Bytes received from the mirror (in check mode, the bytes that would be fetched).
-      type: int
-      sample: 397821319
-    bytes_resumed:
-      description: Bytes kept from partial files of an earlier, broken transfer.
-      type: int
-      sample: 0
-  sample: {"mirror": "http://10.213.0.3:5000", "repository": "library/qwen2.5:0.5b", "blobs_fetched": 3,
-           "blobs_present": 0, "bytes_fetched": 397821319, "bytes_resumed": 0}
-mirror_missing:
-  description:
-    - V(true) when the task failed because the O(source) mirror has no manifest for the model (HTTP 404 for it),
-      the failure a playbook answers by filling the mirror (M(llmops.ollama.ollama_mirror_push)).
-  returned: when O(source) is set and the mirror lacks the model (a failure)
-  type: bool
-  sample: true
+blobs_missing:
+  description: With O(models_dir), the blobs of a listed model that C(blobs/) lacked, which the pull fetched again.
+  returned: when a listed model was repaired (or would be, in check mode)
+  type: list
+  elements: str
+  sample: ["sha256:34bb5ab01051a11c7e9f1d4cbd8c7ecca0fc2d6a2a4e3b1f6a4ce3a4c1d4f2b6"]
 changed_fields:
   description: For a custom model that existed, the fields that differed and made it be re-created.
   returned: when a custom model was re-created
@@ -320,33 +217,15 @@ changed_fields:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.ollama.plugins.module_utils import _custom_model, _model_name
-from ansible_collections.llmops.ollama.plugins.module_utils._common import (
-    COMMON_ARGS, InvalidOption, client_from_params, fail_api)
+from ansible_collections.llmops.ollama.plugins.module_utils import _custom_model, _model_module, _model_name
+from ansible_collections.llmops.ollama.plugins.module_utils._common import InvalidOption, client_from_params
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
-from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import Manifest, ModelsDir, ModelsDirError
-from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import (
-    InvalidMirror, RegistryClient, auth_hosts, mirror_url, repository_of)
+from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import ModelsDir
+
+state_view = _model_module.state_view
 
 
-def _state_view(entry):
-    if entry is None:
-        return {"state": "absent"}
-    return {"state": "present", "digest": entry.get("digest")}
-
-
-class ModelManager:
-    def __init__(self, module, client, name, mirror=None):
-        self.module = module
-        self.client = client
-        self.mirror = mirror
-        self.name = name
-        self.params = module.params
-        self.check_mode = module.check_mode
-        self.pin = module.params["digest"]
-        self.actions = []
-        self.result = {"changed": False}
-
+class ModelManager(_model_module.ModelTask):
     def run(self):
         models = self.client.tags()
         entry = _model_name.find(self.name, models)
@@ -354,27 +233,13 @@ class ModelManager:
             self.absent(entry)
         elif self.params["from"] is not None:
             self.custom(entry, models)
-        elif self.mirror is not None:
-            self.mirrored(entry)
         else:
             self.pulled(entry)
         self.result["actions"] = self.actions
         return self.result
 
-    def _diff(self, before, after):
-        if self.module._diff:
-            label = self.name.shortest()
-            self.result["diff"] = {"before": dict(before, name=label), "after": dict(after, name=label)}
-
-    def _refreshed(self):
-        entry = _model_name.find(self.name, self.client.tags())
-        if entry is None:
-            raise ApiError("%s is not listed by GET %s after Ollama reported success"
-                           % (self.name.shortest(), self.client.http.url("/api/tags")))
-        return entry
-
     def absent(self, entry):
-        self._diff(_state_view(entry), _state_view(None))
+        self.diff(state_view(entry), state_view(None))
         self.result["model"] = {}
         if entry is None:
             return
@@ -385,8 +250,8 @@ class ModelManager:
         else:
             self.result["changed"] = True
 
-    def _pull(self, name):
-        self.actions.append("pull %s" % name.shortest())
+    def _pull(self, name, why=""):
+        self.actions.append("pull %s%s" % (name.shortest(), why))
         if self.check_mode:
             return
         try:
@@ -395,97 +260,37 @@ class ModelManager:
             e.msg = "pulling %s failed: %s" % (name.shortest(), e.msg)
             raise
 
-    def _pin_mismatch(self, have, changed=False):
-        self.module.fail_json(
-            msg="%s has digest %s on the server, but digest pins %s" % (self.name.shortest(), have, self.pin),
-            model=self.name.shortest(), digest=have, expected_digest=self.pin, actions=self.actions, changed=changed)
-
-    def _keeps(self, before):
-        """True when the model on the server already satisfies state and pin (nothing to fetch);
-        fails for state=present with another digest than the pin."""
-        if before is None:
-            return False
-        pin_holds = self.pin is None or before.get("digest") == self.pin
-        # A satisfied pin makes latest a no-op too: the registry cannot offer anything better.
-        if pin_holds and (self.params["state"] == "present" or self.pin is not None):
-            self._diff(_state_view(before), _state_view(before))
-            self.result["model"] = before
-            return True
-        if not pin_holds and self.params["state"] == "present":
-            self._pin_mismatch(before.get("digest"))
-        return False
+    def _broken(self, before):
+        """The blobs a listed model lacks in models_dir (empty without models_dir)."""
+        if before is None or self.params["models_dir"] is None:
+            return []
+        models_dir = ModelsDir(self.params["models_dir"])
+        models_dir.check_exists()
+        missing = _model_module.blobs_missing(models_dir, self.name)
+        return missing or []
 
     def pulled(self, before):
-        if self._keeps(before):
+        broken = self._broken(before)
+        if broken and not self.pin_holds(before) and self.params["state"] == "present":
+            self.pin_mismatch(before.get("digest"))
+        if not broken and self.keeps(before):
             return
-        self._pull(self.name)
+        why = ""
+        if broken:
+            self.result["blobs_missing"] = ["sha256:%s" % blob.digest for blob in broken]
+            why = " (repair: %d blob(s) missing from %s)" % (len(broken), self.params["models_dir"])
+        self._pull(self.name, why)
         if self.check_mode:
             self.result["changed"] = True
-            self._diff(_state_view(before), {"state": "present", "digest": self.pin or (before or {}).get("digest")})
+            self.diff(state_view(before), {"state": "present", "digest": self.pin or (before or {}).get("digest")})
             self.result["model"] = before or {}
             return
-        after = self._refreshed()
+        after = self.refreshed()
         self.result["model"] = after
-        self.result["changed"] = before is None or before.get("digest") != after.get("digest")
-        self._diff(_state_view(before), _state_view(after))
+        self.result["changed"] = before is None or before.get("digest") != after.get("digest") or bool(broken)
+        self.diff(state_view(before), state_view(after))
         if self.pin is not None and after.get("digest") != self.pin:
-            self._pin_mismatch(after.get("digest"), changed=self.result["changed"])
-
-    def mirrored(self, before):
-        """Fetch the model from the mirror into models_dir: blobs (verified), then the manifest."""
-        if self._keeps(before):
-            return
-        models_dir = ModelsDir(self.params["models_dir"])
-        models_dir.check_exists(creatable=True)
-        repository = repository_of(self.name)
-        label = "%s:%s" % (repository, self.name.tag)
-        try:
-            raw, _media_type = self.mirror.require_manifest(repository, self.name.tag)
-        except ApiError as e:
-            if e.status == 404:
-                e.mirror_missing = True
-            raise
-        manifest = Manifest(raw, self.mirror.url("/v2/%s/manifests/%s" % (repository, self.name.tag)))
-        if self.pin is not None and manifest.digest != self.pin:
-            self.module.fail_json(
-                msg="the mirror %s has %s with digest %s, but digest pins %s"
-                    % (self.mirror.base_url, label, manifest.digest, self.pin),
-                model=self.name.shortest(), digest=manifest.digest, expected_digest=self.pin, actions=self.actions,
-                changed=False)
-        if before is not None and before.get("digest") == manifest.digest:
-            self._diff(_state_view(before), _state_view(before))
-            self.result["model"] = before
-            return
-        missing = models_dir.missing_blobs(manifest)
-        transfer = {"mirror": self.mirror.base_url, "repository": label, "blobs_fetched": len(missing),
-                    "blobs_present": len(manifest.blobs) - len(missing), "bytes_fetched": 0, "bytes_resumed": 0}
-        self.result["transfer"] = transfer
-        self.actions.append("fetch %s from %s/%s" % (self.name.shortest(), self.mirror.base_url, label))
-        self.result["changed"] = True
-        if self.check_mode:
-            transfer["bytes_fetched"] = sum(blob.size for blob in missing)
-            self._diff(_state_view(before), {"state": "present", "digest": manifest.digest})
-            self.result["model"] = before or {}
-            return
-        models_dir.create()
-        models_dir.ensure_dirs()
-        models_dir.check_space(missing)
-        for blob in missing:
-            with models_dir.open_partial(blob) as partial:
-                received, resumed = self.mirror.download_blob(repository, blob.digest, blob.size, partial)
-                models_dir.install_blob(blob, partial)
-            transfer["bytes_fetched"] += received
-            transfer["bytes_resumed"] += resumed
-        path = models_dir.write_manifest(self.name, manifest)
-        after = _model_name.find(self.name, self.client.tags())
-        if after is None or after.get("digest") != manifest.digest:
-            raise ModelsDirError(
-                "wrote %s (digest %s) to %s, but Ollama at %s lists %s; is models_dir the directory this server "
-                "reads its models from (OLLAMA_MODELS)?" % (
-                    self.name.shortest(), manifest.digest, path, self.client.api_url,
-                    "it with digest %s" % after.get("digest") if after is not None else "no such model"))
-        self.result["model"] = after
-        self._diff(_state_view(before), _state_view(after))
+            self.pin_mismatch(after.get("digest"), changed=self.result["changed"])
 
     def custom(self, entry, models):
         desired = _custom_model.desired_from_params(self.params)
@@ -497,13 +302,13 @@ class ModelManager:
             changed_fields = _custom_model.differences(desired, show)
             before = {field: current[field] for field in desired}
             if not changed_fields:
-                self._diff(_custom_model.diff_view(before), _custom_model.diff_view(before))
+                self.diff(_custom_model.diff_view(before), _custom_model.diff_view(before))
                 self.result["model"] = entry
                 return
             self.result["changed_fields"] = changed_fields
         else:
             before = {"state": "absent"}
-        self._diff(_custom_model.diff_view(before), _custom_model.diff_view(desired))
+        self.diff(_custom_model.diff_view(before), _custom_model.diff_view(desired))
         self.result["changed"] = True
         if _model_name.find(base, models) is None:
             self._pull(base)
@@ -517,32 +322,26 @@ class ModelManager:
         except ApiError as e:
             e.msg = "creating %s from %s failed: %s" % (self.name.shortest(), base.shortest(), e.msg)
             raise
-        self.result["model"] = self._refreshed()
+        self.result["model"] = self.refreshed()
 
 
 def argument_spec():
-    spec = {
-        "name": {"type": "str", "required": True},
-        "state": {"type": "str", "default": "present", "choices": ["present", "absent", "latest"]},
-        "digest": {"type": "str"},
-        "insecure": {"type": "bool", "default": False},
-        "pull_timeout": {"type": "int", "default": 600},
-        "source": {"type": "str"},
-        "source_headers": {"type": "dict", "no_log": True},
-        "source_auth_hosts": {"type": "list", "elements": "str"},
-        "models_dir": {"type": "path", "default": "/var/lib/ollama/models"},
-        "from": {"type": "str"},
-        "system": {"type": "str"},
-        "template": {"type": "str"},
+    return _model_module.model_args(
+        ("present", "absent", "latest"),
+        insecure={"type": "bool", "default": False},
+        pull_timeout={"type": "int", "default": 600},
+        models_dir={"type": "path"},
+        # "from" is a keyword: the spec is built as a dict
+        **{"from": {"type": "str"}},
+        system={"type": "str"},
+        template={"type": "str"},
         # raw, so that a wrong type fails with the value in the message, not only its type
-        "parameters": {"type": "raw"},
-        "messages": {"type": "list", "elements": "dict", "options": {
+        parameters={"type": "raw"},
+        messages={"type": "list", "elements": "dict", "options": {
             "role": {"type": "str", "required": True, "choices": ["system", "user", "assistant", "tool"]},
             "content": {"type": "str", "required": True},
         }},
-    }
-    spec.update(COMMON_ARGS)
-    return spec
+    )
 
 
 def check_combinations(params):
@@ -559,16 +358,6 @@ def check_combinations(params):
     if params["state"] == "latest" and custom:
         raise InvalidOption("state=latest applies to models pulled from a registry; a custom model (from=%r) "
                             "uses state=present" % params["from"])
-    for key, value in (params["source_headers"] or {}).items():
-        if not isinstance(value, str):
-            raise InvalidOption("source_headers: the value of %r must be a string, got %s" % (key, type(value).__name__))
-    if params["source"] is not None:
-        given = [f for f in ("from", "insecure") if params[f]]
-        if params["state"] == "absent":
-            given.append("state=absent")
-        if given:
-            raise InvalidOption("source=%r fetches a model from a mirror; it does not go with %s"
-                                % (params["source"], ", ".join(given)))
     if params["pull_timeout"] <= 0:
         raise InvalidOption("pull_timeout: %r must be a positive number of seconds" % params["pull_timeout"])
 
@@ -578,39 +367,20 @@ def main():
         argument_spec=argument_spec(),
         supports_check_mode=True,
         mutually_exclusive=[("digest", "from")],
-        required_by={"system": "from", "template": "from", "parameters": "from", "messages": "from",
-                     "source_headers": "source", "source_auth_hosts": "source"},
+        required_by={"system": "from", "template": "from", "parameters": "from", "messages": "from"},
     )
     params = module.params
-    try:
-        name = _model_name.parse(params["name"], option="name")
+    name = _model_module.parse_common(module)
+
+    def make():
         if params["from"] is not None:
             _model_name.parse(params["from"], option="from")
-        if params["digest"] is not None:
-            params["digest"] = _model_name.normalize_digest(params["digest"])
         check_combinations(params)
-        client = client_from_params(params)
-        mirror = None
-        if params["source"] is not None:
-            mirror = RegistryClient(mirror_url(params["source"], "source"), params["timeout"],
-                                    validate_certs=params["validate_certs"], headers=params["source_headers"],
-                                    auth_hosts=auth_hosts(params["source_auth_hosts"], "source_auth_hosts"),
-                                    headers_option="source_headers", auth_hosts_option="source_auth_hosts")
-    except (_model_name.InvalidName, InvalidOption, InvalidMirror) as e:
-        module.fail_json(msg=str(e))
+        return client_from_params(params)
 
-    facts = {"model": name.shortest(), "api_url": client.api_url}
-    if mirror is not None:
-        facts["source"] = mirror.base_url
-    try:
-        result = ModelManager(module, client, name, mirror).run()
-    except ApiError as e:
-        if getattr(e, "mirror_missing", False):
-            facts["mirror_missing"] = True
-        fail_api(module, e, **facts)
-    except (ModelsDirError, OSError) as e:
-        module.fail_json(msg="fetching %s from %s failed: %s" % (name.shortest(), params["source"], e), **facts)
-    module.exit_json(**result)
+    client = _model_module.build(module, make)
+    _model_module.run(module, ModelManager(module, client, name), {"model": name.shortest(), "api_url": client.api_url},
+                      "checking %s in %s failed" % (name.shortest(), params["models_dir"]))
 
 
 if __name__ == "__main__":

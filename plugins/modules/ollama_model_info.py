@@ -26,6 +26,14 @@ options:
       - A model to show in detail, matched case-insensitively with Ollama's naming rules (V(llama3) is V(llama3:latest)).
       - An invalid name fails before any request is sent.
     type: str
+  models_dir:
+    description:
+      - Ollama's models directory (E(OLLAMA_MODELS)) on the host the module runs on. When given, every model in
+        RV(models) also gets C(blobs_missing), the blobs its manifest there names that C(blobs/) lacks or holds at
+        another size (a model that lost a blob is listed by Ollama but cannot run).
+      - Read only, never through a link; a link or special file fails the task, naming the path. A model Ollama lists
+        without a manifest there fails the task too (O(models_dir) is then not the directory the server reads).
+    type: path
 seealso:
   - module: llmops.ollama.ollama_model
 """
@@ -62,6 +70,12 @@ models:
       size: 397821319
       modified_at: "2025-05-04T17:37:44.706015396-07:00"
       details: {"format": "gguf", "family": "qwen2", "parameter_size": "494.03M", "quantization_level": "Q4_K_M"}
+  contains:
+    blobs_missing:
+      description: With O(models_dir), the digests (C(sha256:<hex>)) of the model's blobs that C(blobs/) lacks.
+      type: list
+      elements: str
+      returned: when O(models_dir) is given
 running:
   description: Models loaded in memory, as C(/api/ps) lists them (with C(expires_at) and C(size_vram)).
   returned: always
@@ -96,6 +110,8 @@ from ansible_collections.llmops.ollama.plugins.module_utils import _custom_model
 from ansible_collections.llmops.ollama.plugins.module_utils._common import (
     COMMON_ARGS, InvalidOption, client_from_params, fail_api)
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
+from ansible_collections.llmops.ollama.plugins.module_utils._model_module import blobs_missing
+from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import ModelsDir, ModelsDirError
 
 
 def described(client, name, models):
@@ -111,8 +127,22 @@ def described(client, name, models):
     return {"exists": True, "model": model}
 
 
+def check_blobs(client, models_dir, models):
+    models_dir.check_exists()
+    for entry in models:
+        name = _model_name.parse_listed(entry.get("name"))
+        if name is None:
+            continue  # not a name this collection manages (Ollama lists only names that parse)
+        missing = blobs_missing(models_dir, name)
+        if missing is None:
+            raise ModelsDirError("Ollama at %s lists %s, but %s has no manifest for it; is models_dir the directory "
+                                 "this server reads its models from (OLLAMA_MODELS)?"
+                                 % (client.api_url, entry["name"], models_dir.root))
+        entry["blobs_missing"] = ["sha256:%s" % blob.digest for blob in missing]
+
+
 def main():
-    spec = {"name": {"type": "str"}}
+    spec = {"name": {"type": "str"}, "models_dir": {"type": "path"}}
     spec.update(COMMON_ARGS)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     try:
@@ -125,8 +155,13 @@ def main():
         result = {"changed": False, "version": client.version(), "models": client.tags(), "running": client.running()}
         if name is not None:
             result.update(described(client, name, result["models"]))
+        if module.params["models_dir"] is not None:
+            check_blobs(client, ModelsDir(module.params["models_dir"]), result["models"])
     except ApiError as e:
         fail_api(module, e, api_url=client.api_url)
+    except (ModelsDirError, OSError) as e:
+        module.fail_json(msg="checking the models of %s in %s failed: %s"
+                         % (client.api_url, module.params["models_dir"], e), api_url=client.api_url)
     module.exit_json(**result)
 
 

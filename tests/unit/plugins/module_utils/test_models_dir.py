@@ -23,8 +23,9 @@ def test_paths_follow_ollamas_layout(tmp_path):
     assert models.manifest_path(_model_name.parse("lab:5000/team/bot:v1")) == \
         str(tmp_path / "manifests/lab:5000/team/bot/v1")
     assert models.blob_path("ab" * 32) == str(tmp_path / "blobs" / ("sha256-" + "ab" * 32))
-    # ours, not Ollama's sha256-<hex>-partial (see PARTIAL_PREFIX)
-    assert models.partial_path("ab" * 32) == str(tmp_path / "blobs" / (".llmops-partial-sha256-" + "ab" * 32))
+    # ours, outside blobs/ (Ollama's start-up pruning reaches only blobs/ and manifests/)
+    assert models.partial_path("ab" * 32) == str(tmp_path / ".llmops-staging" / ("partial-sha256-" + "ab" * 32))
+    assert models.staged_path("ab" * 32) == str(tmp_path / ".llmops-staging" / ("sha256-" + "ab" * 32))
 
 
 def test_read_manifest_matches_existing_names_ignoring_case(tmp_path):
@@ -78,14 +79,37 @@ def test_blobs_then_manifest_with_ollamas_modes_and_no_temporary_file_left(tmp_p
             assert stat.S_IMODE(os.stat(models.partial_path(blob.digest)).st_mode) == 0o600
             partial.write(blobs[blob.digest])
             models.install_blob(blob, partial)
-        assert stat.S_IMODE(os.stat(models.blob_path(blob.digest)).st_mode) == 0o644
-    assert models.missing_blobs(manifest) == []
-    path = models.write_manifest(QWEN, manifest)
+        assert stat.S_IMODE(os.stat(models.staged_path(blob.digest)).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(models.staging).st_mode) == 0o700
+    assert models.staged(manifest.blobs) == manifest.blobs
+    assert len(models.missing_blobs(manifest)) == len(blobs)  # nothing in blobs/ before the install
+    path = models.install_model(QWEN, manifest)
     with open(path, "rb") as handle:
         assert handle.read() == raw
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
     assert sorted(os.listdir(tmp_path / "manifests/registry.ollama.ai/library")) == ["qwen2.5"]
     assert sorted(os.listdir(tmp_path / "blobs")) == sorted("sha256-" + d for d in blobs)
+    for digest in blobs:
+        st = os.stat(models.blob_path(digest))
+        assert stat.S_IMODE(st.st_mode) == 0o644 and st.st_nlink == 1
+    assert not os.path.exists(models.staging)  # the staged copies go once the model is whole
+
+
+def test_install_model_links_again_what_a_restart_pruned_and_keeps_staged_copies_until_whole(tmp_path):
+    raw, blobs = sample_model()
+    models = ModelsDir(str(tmp_path))
+    models.ensure_dirs()
+    manifest = Manifest(raw, "test")
+    for blob in manifest.blobs:
+        with models.open_partial(blob) as partial:
+            partial.write(blobs[blob.digest])
+            models.install_blob(blob, partial)
+    models.link_staged(manifest.blobs)
+    for digest in blobs:  # an Ollama start: no manifest references them yet
+        os.remove(models.blob_path(digest))
+    assert os.path.exists(models.staged_path(manifest.blobs[0].digest))
+    models.install_model(QWEN, manifest)
+    assert models.missing_blobs(manifest) == []
 
 
 def test_a_blob_of_the_wrong_size_counts_as_missing(tmp_path):

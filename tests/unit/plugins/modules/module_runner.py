@@ -62,10 +62,10 @@ def run_module(module, args, check_mode=False, diff=False):
 
 
 def fetch_from_mirror(fake, registry, models_dir, **args):
-    """ollama_model with `source`: qwen2.5:0.5b from the fake registry into models_dir, unless args say otherwise."""
-    from ansible_collections.llmops.ollama.plugins.modules import ollama_model
+    """ollama_mirror_fetch: qwen2.5:0.5b from the fake registry into models_dir, unless args say otherwise."""
+    from ansible_collections.llmops.ollama.plugins.modules import ollama_mirror_fetch
     args.setdefault("name", "qwen2.5:0.5b")
     args.setdefault("api_url", fake.url)
-    args.setdefault("source", registry.url)
+    args.setdefault("mirror", registry.url)
     args.setdefault("models_dir", str(models_dir))
-    return run_module(ollama_model, args)
+    return run_module(ollama_mirror_fetch, args)

@@ -4,7 +4,7 @@
 
 """The models directory is writable by the Ollama container (root, parsing untrusted files); the
 modules run as root on the host. Links and special files planted there must make the fetch
-(ollama_model with source) and the push (ollama_mirror_push) refuse, naming the path, and leave
+(ollama_mirror_fetch) and the push (ollama_mirror_push) refuse, naming the path, and leave
 whatever the links point at byte for byte and mode for mode as it was."""
 
 from __future__ import annotations
@@ -93,10 +93,25 @@ def uploads(registry):
 # partial downloads
 
 
+def staging(models_dir):
+    path = models_dir / ".llmops-staging"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def test_fetch_refuses_a_symlinked_staging_directory_and_leaves_its_target(fake, registry, models_dir, mirrored,
+                                                                        tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("host-dir")
+    (models_dir / ".llmops-staging").symlink_to(elsewhere)
+    result = fetch(fake, registry, models_dir)
+    refused(result, models_dir / ".llmops-staging", "a symbolic link")
+    assert os.listdir(str(elsewhere)) == []
+
+
 def test_fetch_refuses_a_symlinked_partial_and_leaves_its_target(fake, registry, models_dir, mirrored, victim):
     _raw, blobs = mirrored
     body = body_of(blobs)
-    partial = models_dir / "blobs" / (".llmops-partial-sha256-" + body)
+    partial = staging(models_dir) / ("partial-sha256-" + body)
     partial.symlink_to(victim.path)
     result = fetch(fake, registry, models_dir)
     refused(result, partial)
@@ -120,7 +135,7 @@ def test_a_link_at_ollamas_own_partial_name_is_never_followed(fake, registry, mo
 
 def test_fetch_refuses_a_hard_linked_partial(fake, registry, models_dir, mirrored, victim):
     _raw, blobs = mirrored
-    partial = models_dir / "blobs" / (".llmops-partial-sha256-" + body_of(blobs))
+    partial = staging(models_dir) / ("partial-sha256-" + body_of(blobs))
     os.link(str(victim.path), str(partial))
     result = fetch(fake, registry, models_dir)
     assert result["failed"] is True
@@ -130,7 +145,7 @@ def test_fetch_refuses_a_hard_linked_partial(fake, registry, models_dir, mirrore
 
 def test_fetch_refuses_a_fifo_as_partial_without_hanging(fake, registry, models_dir, mirrored):
     _raw, blobs = mirrored
-    partial = models_dir / "blobs" / (".llmops-partial-sha256-" + body_of(blobs))
+    partial = staging(models_dir) / ("partial-sha256-" + body_of(blobs))
     os.mkfifo(str(partial))
     refused(fetch(fake, registry, models_dir), partial, "a FIFO")
 

@@ -37,7 +37,7 @@ def test_blobs_redirected_to_signed_storage_arrive_without_the_credentials(
     registry.redirect_blobs_to = storage
     registry.require_token = token
     result = fetch(fake, registry, models_dir,
-                   source_headers={"Authorization": BASIC, "X-Registry-Key": "k3y"})
+                   mirror_headers={"Authorization": BASIC, "X-Registry-Key": "k3y"})
     assert result.get("failed") is not True, result.get("msg")
     assert result["changed"] is True and result["model"]["digest"] == sha256(raw)
     assert sorted(path.split("?")[0] for _m, path, _h in storage.requests) == sorted("/bucket/" + d for d in blobs)
@@ -64,12 +64,12 @@ def test_a_bearer_realm_on_another_host_never_receives_the_credentials(
     registry.require_token = True
     registry.token_realm = token_service.url + "/token"
     realm_host = token_service.url.split("//")[1]
-    result = fetch(fake, registry, models_dir, source_headers={"Authorization": BASIC})
+    result = fetch(fake, registry, models_dir, mirror_headers={"Authorization": BASIC})
     assert result["failed"] is True
     assert result["msg"] == (
         "the registry %s wants a Bearer token from %s (the realm of its challenge), a host other than its own; the "
-        "credentials in source_headers are not sent there. If %s is the registry's token service, list its host in "
-        "source_auth_hosts" % (registry.url, realm_host, realm_host))
+        "credentials in mirror_headers are not sent there. If %s is the registry's token service, list its host in "
+        "mirror_auth_hosts" % (registry.url, realm_host, realm_host))
     assert token_service.requests == []
     assert "s3cr3t" not in str(result) and BASIC not in str(result)
 
@@ -80,7 +80,7 @@ def test_a_listed_realm_host_gets_the_credentials(fake, registry, token_service,
     registry.require_token = True
     registry.token_realm = token_service.url + "/token"
     host = token_service.url.split("//")[1] if listed == "port" else listed
-    result = fetch(fake, registry, models_dir, source_headers={"Authorization": BASIC}, source_auth_hosts=[host])
+    result = fetch(fake, registry, models_dir, mirror_headers={"Authorization": BASIC}, mirror_auth_hosts=[host])
     assert result["changed"] is True and result["model"]["digest"] == sha256(raw)
     assert [h["Authorization"] for _m, _p, h in token_service.requests] == [BASIC]
 
@@ -88,9 +88,9 @@ def test_a_listed_realm_host_gets_the_credentials(fake, registry, token_service,
 def test_a_realm_host_listed_with_another_port_gets_nothing(fake, registry, token_service, models_dir, mirrored):
     registry.require_token = True
     registry.token_realm = token_service.url + "/token"
-    result = fetch(fake, registry, models_dir, source_headers={"Authorization": BASIC},
-                   source_auth_hosts=["localhost:1"])
-    assert result["failed"] is True and "list its host in source_auth_hosts" in result["msg"]
+    result = fetch(fake, registry, models_dir, mirror_headers={"Authorization": BASIC},
+                   mirror_auth_hosts=["localhost:1"])
+    assert result["failed"] is True and "list its host in mirror_auth_hosts" in result["msg"]
     assert token_service.requests == []
 
 
@@ -121,9 +121,9 @@ def test_push_keeps_the_credentials_from_a_realm_on_another_host(registry, token
 @pytest.mark.parametrize("url", ["http://fleet:s3cr3t@%s", "https://fleet@%s", "http://:s3cr3t@%s/"])
 def test_credentials_in_a_url_are_refused_without_repeating_them(fake, registry, tmp_path, url):
     host = registry.url.split("//")[1]
-    result = fetch(fake, registry, tmp_path, source=url % host)
+    result = fetch(fake, registry, tmp_path, mirror=url % host)
     assert result["failed"] is True
-    assert result["msg"].startswith("source: the URL carries credentials (user:password@); they are refused")
+    assert result["msg"].startswith("mirror: the URL carries credentials (user:password@); they are refused")
     assert "s3cr3t" not in str(result) and "fleet" not in result["msg"]
     result = run_module(ollama_mirror_push, {"name": QWEN, "mirror": url % host, "models_dir": str(tmp_path)})
     assert result["failed"] is True and result["msg"].startswith("mirror: the URL carries credentials")
@@ -133,13 +133,7 @@ def test_credentials_in_a_url_are_refused_without_repeating_them(fake, registry,
 
 @pytest.mark.parametrize("value", ["https://auth.example.com", "auth.example.com/token", "a b", "host:99999"])
 def test_auth_hosts_that_are_not_hosts_are_refused(fake, registry, tmp_path, value):
-    result = fetch(fake, registry, tmp_path, source_auth_hosts=[value])
+    result = fetch(fake, registry, tmp_path, mirror_auth_hosts=[value])
     assert result["failed"] is True
-    assert result["msg"] == "source_auth_hosts: %r is not a host name or host:port (no scheme, no path)" % value
+    assert result["msg"] == "mirror_auth_hosts: %r is not a host name or host:port (no scheme, no path)" % value
     assert registry.requests == []
-
-
-def test_source_auth_hosts_needs_source(fake, registry, tmp_path):
-    result = fetch(fake, registry, tmp_path, source=None, source_auth_hosts=["auth.example.com"])
-    assert result["failed"] is True
-    assert "missing parameter(s) required by 'source_auth_hosts': source" in result["msg"]

@@ -289,3 +289,47 @@ def test_a_create_error_names_both_models(fake):
     assert result["status"] == 400
     assert result["msg"].startswith("creating support-bot:latest from qwen2.5:0.5b failed: ")
     assert "supplied file was not in GGUF format" in result["msg"]
+
+
+# models_dir: a listed model that lost a blob is pulled again
+
+
+def _on_disk(fake, tmp_path):
+    from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import install_local, sample_model
+    raw, blobs = sample_model(seed="repair")
+    fake.models_dir = str(tmp_path)
+    install_local(str(tmp_path), ["registry.ollama.ai", "library", "qwen2.5", "0.5b"], raw, blobs)
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    return tmp_path / "blobs" / ("sha256-" + body), blobs[body]
+
+
+def test_with_models_dir_a_listed_model_missing_a_blob_is_pulled_again(fake, tmp_path):
+    from ansible_collections.llmops.ollama.tests.unit.plugins.fake_ollama import Reply
+    blob, data = _on_disk(fake, tmp_path)
+    args = {"name": "qwen2.5:0.5b", "models_dir": str(tmp_path)}
+    assert run(fake, **args)["changed"] is False
+    blob.unlink()
+    predicted = run(fake, check_mode=True, **args)
+    assert predicted["changed"] is True and predicted["blobs_missing"] == ["sha256:" + blob.name[7:]]
+    assert ("POST", "/api/pull") not in fake.calls()
+    fake.script("POST", "/api/pull", Reply(lines=[{"status": "success"}]))
+    result = run(fake, **args)
+    assert result["changed"] is True
+    assert result["actions"] == ["pull qwen2.5:0.5b (repair: 1 blob(s) missing from %s)" % tmp_path]
+    assert ("POST", "/api/pull") in fake.calls()
+    blob.write_bytes(data)  # what Ollama's pull does: it fetches the layers it lacks
+    assert run(fake, **args)["changed"] is False
+
+
+def test_without_models_dir_a_listed_model_is_taken_as_whole(fake, tmp_path):
+    blob, _data = _on_disk(fake, tmp_path)
+    blob.unlink()
+    assert run(fake, name="qwen2.5:0.5b")["changed"] is False
+
+
+def test_models_dir_refuses_a_symlinked_blob(fake, tmp_path):
+    blob, _data = _on_disk(fake, tmp_path)
+    blob.unlink()
+    blob.symlink_to("/etc/hostname")
+    result = run(fake, name="qwen2.5:0.5b", models_dir=str(tmp_path))
+    assert result["failed"] is True and "%s is a symbolic link" % blob in result["msg"]

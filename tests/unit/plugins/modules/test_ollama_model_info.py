@@ -63,3 +63,24 @@ def test_show_failing_otherwise_is_an_error(fake):
     assert result["failed"] is True
     assert (result["status"], result["api_error"]) == (500, "invalid model path")
     assert result["url"] == fake.url + "/api/show"
+
+
+def test_models_dir_adds_the_blobs_each_listed_model_lacks(fake, tmp_path):
+    from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import install_local, sample_model
+    raw, blobs = sample_model(seed="info")
+    fake.models_dir = str(tmp_path)
+    install_local(str(tmp_path), ["registry.ollama.ai", "library", "qwen2.5", "0.5b"], raw, blobs)
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    whole = run_module(ollama_model_info, {"api_url": fake.url, "models_dir": str(tmp_path)})
+    assert [m["blobs_missing"] for m in whole["models"]] == [[]]
+    (tmp_path / "blobs" / ("sha256-" + body)).unlink()
+    broken = run_module(ollama_model_info, {"api_url": fake.url, "models_dir": str(tmp_path)})
+    assert [m["blobs_missing"] for m in broken["models"]] == [["sha256:" + body]]
+    assert broken["changed"] is False
+
+
+def test_models_dir_that_is_not_the_servers_fails_naming_it(fake, tmp_path):
+    fake.add_local("qwen2.5:0.5b")
+    result = run_module(ollama_model_info, {"api_url": fake.url, "models_dir": str(tmp_path)})
+    assert result["failed"] is True
+    assert "lists qwen2.5:0.5b, but %s has no manifest for it" % tmp_path in result["msg"]

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""ollama_model with source: the model comes from a mirror (the registry fake) into a models
+"""ollama_mirror_fetch: the model comes from a mirror (the registry fake) into a models
 directory that the Ollama fake lists, as Ollama does."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from ansible_collections.llmops.ollama.plugins.modules import ollama_mirror_push, ollama_model
+from ansible_collections.llmops.ollama.plugins.modules import ollama_mirror_fetch, ollama_mirror_push
 from ansible_collections.llmops.ollama.tests.unit.plugins.fake_registry import install_local, sample_model, sha256
 from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
 
@@ -32,9 +32,9 @@ def models_dir(fake, tmp_path):
 def run(fake, registry, models_dir, check_mode=False, diff=False, **args):
     args.setdefault("name", QWEN)
     args.setdefault("api_url", fake.url)
-    args.setdefault("source", registry.url)
+    args.setdefault("mirror", registry.url)
     args.setdefault("models_dir", str(models_dir))
-    return run_module(ollama_model, args, check_mode=check_mode, diff=diff)
+    return run_module(ollama_mirror_fetch, args, check_mode=check_mode, diff=diff)
 
 
 def disk_files(models_dir):
@@ -50,8 +50,9 @@ def test_a_missing_model_is_fetched_from_the_mirror_and_listed(fake, registry, m
     assert result["model"]["digest"] == sha256(raw)
     assert result["actions"] == ["fetch qwen2.5:0.5b from %s/library/qwen2.5:0.5b" % registry.url]
     assert result["transfer"] == {"mirror": registry.url, "repository": "library/qwen2.5:0.5b",
-                                  "blobs_fetched": 3, "blobs_present": 0,
-                                  "bytes_fetched": sum(len(d) for d in blobs.values()), "bytes_resumed": 0}
+                                  "blobs_fetched": 3, "blobs_staged": 0, "blobs_present": 0,
+                                  "bytes_fetched": sum(len(d) for d in blobs.values()), "bytes_resumed": 0,
+                                  "repair": False}
     assert result["diff"] == {"before": {"name": QWEN, "state": "absent"},
                               "after": {"name": QWEN, "state": "present", "digest": sha256(raw)}}
     assert fake.calls() == [TAGS, TAGS]  # no pull: Ollama only lists
@@ -133,7 +134,7 @@ def test_a_mirror_without_the_model_fails_naming_mirror_repository_tag_and_statu
     assert result["msg"] == ("the mirror %s has no library/qwen:14b: GET %s/v2/library/qwen/manifests/14b answered "
                              "HTTP 404: NAME_UNKNOWN: repository name not known to registry" % (registry.url, registry.url))
     assert result["status"] == 404
-    assert result["source"] == registry.url
+    assert result["mirror"] == registry.url
     assert disk_files(models_dir) == []
 
 
@@ -148,7 +149,7 @@ def test_a_corrupted_blob_fails_and_no_model_is_listed(fake, registry, models_di
     assert "the file was removed" in result["msg"]
     assert not os.path.exists(str(models_dir / QWEN_PATH))
     assert "blobs/sha256-%s" % body not in disk_files(models_dir)
-    assert "blobs/.llmops-partial-sha256-%s" % body not in disk_files(models_dir)
+    assert ".llmops-staging/partial-sha256-%s" % body not in disk_files(models_dir)
     assert fake.disk_models() == []
 
 
@@ -160,7 +161,7 @@ def test_a_transfer_broken_on_every_attempt_resumes_in_the_next_run(fake, regist
     assert result["failed"] is True
     assert "the connection closed after 150000 of %d bytes" % len(blobs[body]) in result["msg"]
     assert fake.disk_models() == []
-    assert os.path.getsize(str(models_dir / ("blobs/.llmops-partial-sha256-%s" % body))) == 150000
+    assert os.path.getsize(str(models_dir / (".llmops-staging/partial-sha256-%s" % body))) == 150000
 
     before = registry.sent[body]
     result = run(fake, registry, models_dir)
@@ -168,7 +169,7 @@ def test_a_transfer_broken_on_every_attempt_resumes_in_the_next_run(fake, regist
     assert result["transfer"]["bytes_resumed"] == 150000
     assert registry.sent[body] - before == len(blobs[body]) - 150000
     assert result["model"]["digest"] == sha256(raw)
-    assert "blobs/.llmops-partial-sha256-%s" % body not in disk_files(models_dir)
+    assert ".llmops-staging/partial-sha256-%s" % body not in disk_files(models_dir)
 
 
 def test_digest_pin_is_checked_against_the_mirror_before_any_blob(fake, registry, models_dir, mirrored):
@@ -264,9 +265,9 @@ def test_other_mirror_failures_do_not_claim_the_model_is_missing(fake, registry,
         assert result["status"] == 404 and "/v2/library/qwen2.5/blobs/sha256:" + body in result["url"]
 
 
-def test_source_headers_go_to_the_mirror_and_its_token_service_only(fake, registry, models_dir, mirrored):
+def test_mirror_headers_go_to_the_mirror_and_its_token_service_only(fake, registry, models_dir, mirrored):
     registry.require_token = True
-    result = run(fake, registry, models_dir, source_headers={"Authorization": "Basic ZmxlZXQ6cw=="},
+    result = run(fake, registry, models_dir, mirror_headers={"Authorization": "Basic ZmxlZXQ6cw=="},
                  headers={"X-Ollama": "o"})
     assert result["changed"] is True
     paths = [path.split("?")[0] for _m, path, _h in registry.requests]
@@ -276,29 +277,117 @@ def test_source_headers_go_to_the_mirror_and_its_token_service_only(fake, regist
     assert all(h["Authorization"] == "Bearer fake-registry-token" for _m, _p, h in registry.requests[2:])
     assert all("X-Ollama" not in h for _m, _p, h in registry.requests)
     assert fake.headers and all("Authorization" not in h and h["X-Ollama"] == "o" for h in fake.headers)
-    assert ollama_model.argument_spec()["source_headers"]["no_log"] is True
+    assert "Basic ZmxlZXQ6cw==" not in repr(result)
 
 
 @pytest.mark.parametrize("args, fragment", [
-    ({"source_headers": {"Authorization": 1}}, "source_headers: the value of 'Authorization' must be a string"),
-    ({"source": None, "source_headers": {"Authorization": "Basic x"}},
-     "missing parameter(s) required by 'source_headers': source"),
+    ({"mirror_headers": {"Authorization": 1}}, "mirror_headers: the value of 'Authorization' must be a string"),
+    ({"mirror": "10.0.0.3:5000"}, "mirror: '10.0.0.3:5000' is not a registry URL"),
+    ({"mirror": "https://fleet:secret@registry.example.com"}, "mirror: the URL carries credentials"),
+    ({"state": "absent"}, "value of state must be one of: present, latest, got: absent"),
+    ({"digest": "sha256:123"}, "digest"),
 ])
-def test_source_headers_that_make_no_sense(fake, registry, models_dir, args, fragment):
+def test_options_that_make_no_sense(fake, registry, models_dir, args, fragment):
     result = run(fake, registry, models_dir, **args)
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert fake.requests == [] and registry.requests == []
 
 
-@pytest.mark.parametrize("args, fragment", [
-    ({"source": "10.0.0.3:5000"}, "source: '10.0.0.3:5000' is not a registry URL"),
-    ({"insecure": True}, "does not go with insecure"),
-    ({"state": "absent"}, "does not go with state=absent"),
-    ({"name": "bot", "from": "qwen"}, "does not go with from"),
-])
-def test_source_combinations_that_make_no_sense(fake, registry, models_dir, args, fragment):
-    result = run(fake, registry, models_dir, **args)
-    assert result["failed"] is True
-    assert fragment in result["msg"]
-    assert fake.requests == [] and registry.requests == []
+# Ollama's start-up pruning, simulated between runs and inside one (see lab/doubles/ollama/ollama_double/prune.py)
+
+
+def prune_like_ollama_0_17(models_dir):
+    """What `ollama serve` v0.17.1 deletes at start: every blobs/ file not named like a digest, every blob no
+    manifest references."""
+    import json
+    referenced = set()
+    for d, _dirs, files in os.walk(str(models_dir / "manifests")):
+        for f in files:
+            body = json.loads(open(os.path.join(d, f), "rb").read())
+            for entry in [body.get("config")] + body.get("layers", []):
+                if entry:
+                    referenced.add(entry["digest"].replace(":", "-"))
+    blobs = models_dir / "blobs"
+    for name in os.listdir(str(blobs)) if blobs.exists() else []:
+        if name not in referenced:
+            os.remove(str(blobs / name))
+
+
+def test_a_broken_transfer_survives_an_ollama_restart_and_resumes(fake, registry, models_dir, mirrored):
+    raw, blobs = mirrored
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    registry.drops[body] = [50000, 50000, 50000]
+    assert run(fake, registry, models_dir)["failed"] is True
+    prune_like_ollama_0_17(models_dir)
+    staged = sorted(os.listdir(str(models_dir / ".llmops-staging")))
+    assert "partial-sha256-%s" % body in staged
+    verified = [name for name in staged if name.startswith("sha256-")]
+    assert verified  # the blobs fetched before the body, verified and kept
+    sent = sum(registry.sent.values())
+    total = sum(len(d) for d in blobs.values())
+    result = run(fake, registry, models_dir)
+    assert result["changed"] is True
+    assert result["transfer"]["blobs_staged"] == len(verified)
+    assert result["transfer"]["blobs_fetched"] == len(blobs) - len(verified)
+    assert result["transfer"]["bytes_resumed"] == 150000
+    assert sum(registry.sent.values()) - sent == total - 150000 - sum(len(blobs[n[7:]]) for n in verified)
+    assert sum(registry.sent.values()) <= total
+    assert result["model"]["digest"] == sha256(raw)
+    assert not (models_dir / ".llmops-staging").exists()
+    assert disk_files(models_dir) == sorted(["blobs/sha256-" + d for d in blobs] + [QWEN_PATH])
+
+
+def test_a_prune_between_the_blobs_and_the_manifest_cannot_leave_a_broken_model(fake, registry, models_dir,
+                                                                                mirrored, monkeypatch):
+    # An Ollama start right after the blobs are linked and before the manifest is written deletes them all
+    # (no manifest references them yet); the fetch links them again from its staged copies.
+    from ansible_collections.llmops.ollama.plugins.module_utils import _models_dir
+    raw, blobs = mirrored
+    real_write = _models_dir.ModelsDir.write_manifest
+    pruned = []
+
+    def write_after_a_restart(self, name, manifest):
+        if not pruned:
+            prune_like_ollama_0_17(models_dir)
+            pruned.append(True)
+        return real_write(self, name, manifest)
+
+    monkeypatch.setattr(_models_dir.ModelsDir, "write_manifest", write_after_a_restart)
+    result = run(fake, registry, models_dir)
+    assert pruned and result["changed"] is True and result["model"]["digest"] == sha256(raw)
+    assert disk_files(models_dir) == sorted(["blobs/sha256-" + d for d in blobs] + [QWEN_PATH])
+
+
+def test_a_listed_model_that_lost_its_model_blob_is_repaired_then_left_alone(fake, registry, models_dir, mirrored):
+    raw, blobs = mirrored
+    run(fake, registry, models_dir)
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    os.remove(str(models_dir / ("blobs/sha256-" + body)))
+    assert [m["name"] for m in fake.disk_models()] == [QWEN]  # Ollama still lists it
+    registry.requests.clear()
+    check = run(fake, registry, models_dir, check_mode=True)
+    assert check["changed"] is True and check["transfer"]["repair"] is True
+    assert check["transfer"]["blobs_fetched"] == 1 and registry.calls() == []
+    result = run(fake, registry, models_dir)
+    assert result["changed"] is True and result["transfer"]["repair"] is True
+    assert result["actions"] == ["repair qwen2.5:0.5b from %s/library/qwen2.5:0.5b" % registry.url]
+    assert registry.blob_gets() == ["/v2/library/qwen2.5/blobs/sha256:" + body]
+    assert (models_dir / ("blobs/sha256-" + body)).read_bytes() == blobs[body]
+    again = run(fake, registry, models_dir)
+    assert again["changed"] is False
+
+
+def test_present_blobs_are_touched_so_a_grace_period_keeps_them(fake, registry, models_dir, mirrored):
+    raw, blobs = mirrored
+    install_local(str(models_dir), ["registry.ollama.ai", "library", "other", "latest"], raw, blobs)
+    os.remove(str(models_dir / "manifests/registry.ollama.ai/library/other/latest"))
+    body = max(blobs, key=lambda d: len(blobs[d]))
+    os.remove(str(models_dir / ("blobs/sha256-" + body)))
+    old = 1_000_000_000
+    for digest in blobs:
+        if digest != body:
+            os.utime(str(models_dir / ("blobs/sha256-" + digest)), (old, old))
+    run(fake, registry, models_dir)
+    for digest in blobs:
+        assert os.stat(str(models_dir / ("blobs/sha256-" + digest))).st_mtime > old + 3600
