@@ -122,14 +122,17 @@ def build(module, make):
         module.fail_json(msg=str(e))
 
 
-def run(module, task, facts, failure):
-    """Run the task and exit with its result, or fail with the request facts (API errors) or with
-    `failure: <why>` (models directory and file system errors)."""
+def run(module, task, facts, failure, api_failure=None):
+    """Run the task and exit with its result, or fail with `failure: <why>` (models directory and file
+    system errors) or with the request facts and `api_failure: <why>` (API errors; only why without
+    api_failure)."""
     try:
         result = task.run()
     except ApiError as e:
         if getattr(e, "mirror_missing", False):
             facts["mirror_missing"] = True
+        if api_failure is not None:
+            e.msg = "%s: %s" % (api_failure, e.msg)
         fail_api(module, e, **facts)
     except (ModelsDirError, OSError) as e:
         module.fail_json(msg="%s: %s" % (failure, e), **facts)

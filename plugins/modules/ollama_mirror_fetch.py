@@ -329,8 +329,8 @@ def main():
 
     client, mirror = _model_module.build(module, make)
     facts = {"model": name.shortest(), "api_url": client.api_url, "mirror": mirror.base_url}
-    _model_module.run(module, MirrorFetch(module, client, name, mirror), facts,
-                      "fetching %s from %s failed" % (name.shortest(), mirror.base_url))
+    failure = "fetching %s from %s failed" % (name.shortest(), mirror.base_url)
+    _model_module.run(module, MirrorFetch(module, client, name, mirror), facts, failure, api_failure=failure)
 
 
 if __name__ == "__main__":

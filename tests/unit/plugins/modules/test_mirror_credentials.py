@@ -67,9 +67,10 @@ def test_a_bearer_realm_on_another_host_never_receives_the_credentials(
     result = fetch(fake, registry, models_dir, mirror_headers={"Authorization": BASIC})
     assert result["failed"] is True
     assert result["msg"] == (
+        "fetching qwen2.5:0.5b from %s failed: "
         "the registry %s wants a Bearer token from %s (the realm of its challenge), a host other than its own; the "
         "credentials in mirror_headers are not sent there. If %s is the registry's token service, list its host in "
-        "mirror_auth_hosts" % (registry.url, realm_host, realm_host))
+        "mirror_auth_hosts" % (registry.url, registry.url, realm_host, realm_host))
     assert token_service.requests == []
     assert "s3cr3t" not in str(result) and BASIC not in str(result)
 

@@ -131,8 +131,9 @@ def test_check_mode_reads_the_mirror_manifest_only(fake, registry, models_dir, m
 def test_a_mirror_without_the_model_fails_naming_mirror_repository_tag_and_status(fake, registry, models_dir):
     result = run(fake, registry, models_dir, name="qwen:14b")
     assert result["failed"] is True
-    assert result["msg"] == ("the mirror %s has no library/qwen:14b: GET %s/v2/library/qwen/manifests/14b answered "
-                             "HTTP 404: NAME_UNKNOWN: repository name not known to registry" % (registry.url, registry.url))
+    assert result["msg"] == ("fetching qwen:14b from %s failed: the mirror %s has no library/qwen:14b: GET "
+                             "%s/v2/library/qwen/manifests/14b answered HTTP 404: NAME_UNKNOWN: repository name not "
+                             "known to registry" % (registry.url, registry.url, registry.url))
     assert result["status"] == 404
     assert result["mirror"] == registry.url
     assert disk_files(models_dir) == []
