@@ -24,6 +24,12 @@ COMMON_ARGS = {
     "headers": {"type": "dict", "no_log": True},
 }
 
+# A conversation (ollama_generate's chat, ollama_model's custom-model messages; doc fragment llmops.ollama.messages).
+MESSAGES_ARG = {"type": "list", "elements": "dict", "options": {
+    "role": {"type": "str", "required": True, "choices": ["system", "user", "assistant", "tool"]},
+    "content": {"type": "str", "required": True},
+}}
+
 _EXPLICIT_URL = re.compile(r"^(https?)://([^/?#\s]+)(/[^?#\s]*)?$", re.IGNORECASE)
 
 

@@ -21,6 +21,7 @@ description:
     loading, with the model, the API URL and the seconds waited.
 extends_documentation_fragment:
   - llmops.ollama.api
+  - llmops.ollama.messages
   - llmops.ollama.attributes
   - llmops.ollama.attributes.actiongroup_ollama
 attributes:
@@ -45,19 +46,7 @@ options:
     type: str
   messages:
     description:
-      - A conversation for C(/api/chat).
-    type: list
-    elements: dict
-    suboptions:
-      role:
-        description: Who speaks.
-        type: str
-        required: true
-        choices: [system, user, assistant, tool]
-      content:
-        description: What is said.
-        type: str
-        required: true
+      - Sent to C(/api/chat) instead of a O(prompt) to C(/api/generate).
   system:
     description:
       - A system prompt for this request; with O(messages) it is sent as a leading C(system) message.
@@ -188,7 +177,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
 from ansible_collections.llmops.ollama.plugins.module_utils._common import (
-    COMMON_ARGS, InvalidOption, client_from_params, fail_api)
+    COMMON_ARGS, MESSAGES_ARG, InvalidOption, client_from_params, fail_api)
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError, excerpt
 
 TIMINGS = ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration")
@@ -320,10 +309,7 @@ def main():
     spec = {
         "model": {"type": "str", "required": True},
         "prompt": {"type": "str"},
-        "messages": {"type": "list", "elements": "dict", "options": {
-            "role": {"type": "str", "required": True, "choices": ["system", "user", "assistant", "tool"]},
-            "content": {"type": "str", "required": True},
-        }},
+        "messages": MESSAGES_ARG,
         "system": {"type": "str"},
         "options": {"type": "dict"},
         "keep_alive": {"type": "raw", "no_log": False},

@@ -20,6 +20,7 @@ description:
     M(llmops.ollama.ollama_mirror_fetch).
 extends_documentation_fragment:
   - llmops.ollama.api
+  - llmops.ollama.messages
   - llmops.ollama.attributes
   - llmops.ollama.attributes.actiongroup_ollama
 attributes:
@@ -103,18 +104,6 @@ options:
   messages:
     description:
       - Example conversation stored in the custom model. Needs O(from).
-    type: list
-    elements: dict
-    suboptions:
-      role:
-        description: Who speaks.
-        type: str
-        required: true
-        choices: [system, user, assistant, tool]
-      content:
-        description: What is said.
-        type: str
-        required: true
 notes:
   - A custom model is compared field by field with C(/api/show) (O(system), O(template), O(messages), the given
     O(parameters), and the parent model for O(from)); any difference re-creates it. A newer base model pulled
@@ -218,7 +207,8 @@ changed_fields:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _custom_model, _model_module, _model_name
-from ansible_collections.llmops.ollama.plugins.module_utils._common import InvalidOption, client_from_params
+from ansible_collections.llmops.ollama.plugins.module_utils._common import (
+    MESSAGES_ARG, InvalidOption, client_from_params)
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
 from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import ModelsDir
 
@@ -337,10 +327,7 @@ def argument_spec():
         template={"type": "str"},
         # raw, so that a wrong type fails with the value in the message, not only its type
         parameters={"type": "raw"},
-        messages={"type": "list", "elements": "dict", "options": {
-            "role": {"type": "str", "required": True, "choices": ["system", "user", "assistant", "tool"]},
-            "content": {"type": "str", "required": True},
-        }},
+        messages=MESSAGES_ARG,
     )
 
 
