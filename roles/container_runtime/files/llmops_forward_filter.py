@@ -20,17 +20,23 @@ rule of the mangle table's FORWARD (Podman: netavark does not use mangle, and ma
 every filter chain, netavark's nftables table included). Written by the container_runtime role of
 llmops.ollama; run at boot by llmops-forward-filter.service. docs/lan-exposure.md says why.
 
-  python3 llmops_forward_filter.py [--check] --engine docker|podman --network NAME=BRIDGE [--network ...]
+  python3 llmops_forward_filter.py [--check] [--install PATH] --engine docker|podman --network NAME=BRIDGE ...
 
 BRIDGE is the bridge the network is given when the engine creates it; when the network exists,
-the bridge the engine reports is protected as well. Prints one JSON line: changed, bridges, rules.
-Exit 0 on success (with --check: nothing is changed, "changed" says what a run would do).
+the bridge the engine reports is protected as well. With --install, the script also keeps a copy
+of itself at PATH and the systemd unit that runs that copy with the same arguments at boot and
+whenever the engine restarts, enabled and started: one run does the role's whole job. Prints one
+JSON line: changed, bridges, rules, installed (what --install changed). Exit 0 on success (with
+--check: nothing is changed, "changed" says what a run would do).
 """
 import argparse
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 
 CHAIN = "LLMOPS-FORWARD"
 COMMENT = "llmops.ollama: LAN exposure filter"
@@ -40,6 +46,31 @@ HOOKS = {
     "podman": ("mangle", "FORWARD"),
 }
 TIMEOUT = 30
+UNIT_NAME = "llmops-forward-filter.service"
+UNIT_PATH = "/etc/systemd/system/" + UNIT_NAME
+UNIT_TEXT = """\
+# Written by the container_runtime role of llmops.ollama: drops connections forwarded into the
+# collection's container networks from outside them, except to ports published beyond loopback
+# (docs/lan-exposure.md).
+[Unit]
+Description=llmops.ollama LAN exposure filter for container networks {networks}
+{ordering}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/bin/python3 {script} {args}
+
+[Install]
+WantedBy={wanted_by}
+"""
+ORDERING = {
+    # Docker creates DOCKER-USER and keeps it across restarts: apply once it runs, and again when it restarts.
+    "docker": "After=docker.service\nPartOf=docker.service",
+    # Podman has no daemon: apply before the containers come back after a reboot.
+    "podman": "After=network-pre.target\nBefore=podman-restart.service podman.service",
+}
+WANTED_BY = {"docker": "multi-user.target docker.service", "podman": "multi-user.target"}
 
 
 class FilterError(Exception):
@@ -140,14 +171,81 @@ def restore_text(table, specs, hook_table, hook_chain, jumps, hook_exists):
     return "\n".join(out) + "\n"
 
 
+def unit_text(script, engine, networks):
+    args = " ".join(["--engine", engine] + [arg for item in networks for arg in ("--network", item)])
+    return UNIT_TEXT.format(networks=", ".join(item.partition("=")[0] for item in networks),
+                            ordering=ORDERING[engine], script=script, args=args, wanted_by=WANTED_BY[engine])
+
+
+def current_text(path):
+    """The text of the regular file at path, None when absent; a link or anything else is refused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FilterError("%s: not a regular file we can read (%s); refusing to replace it" % (path, exc)) from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise FilterError("%s is not a regular file; refusing to replace it" % path)
+        return handle.read().decode("utf-8", "replace")
+
+
+def write_text(path, text):
+    """Replace path with text atomically, root-owned, mode 0644."""
+    directory = os.path.dirname(path)
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=".llmops-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o644)
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.lexists(temp):
+            os.unlink(temp)
+        raise
+
+
+def install(path, engine, networks, check):
+    """Keep this script at path and its unit enabled and started; the list of what changed (or would)."""
+    with open(os.path.abspath(__file__), encoding="utf-8") as handle:
+        source = handle.read()
+    changes = []
+    if current_text(path) != source:
+        changes.append("script " + path)
+        if not check:
+            write_text(path, source)
+    unit = unit_text(path, engine, networks)
+    unit_changed = current_text(UNIT_PATH) != unit
+    if unit_changed:
+        changes.append("unit " + UNIT_PATH)
+        if not check:
+            write_text(UNIT_PATH, unit)
+            run(["systemctl", "daemon-reload"])
+    enabled = run(["systemctl", "is-enabled", UNIT_NAME], check=False).stdout.strip() == "enabled"
+    active = run(["systemctl", "is-active", UNIT_NAME], check=False).stdout.strip() == "active"
+    if not enabled or unit_changed:
+        changes.append("enable " + UNIT_NAME)
+        if not check:
+            run(["systemctl", "reenable", UNIT_NAME])
+    if not active:
+        changes.append("start " + UNIT_NAME)
+        if not check:
+            run(["systemctl", "start", UNIT_NAME])
+    return changes
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--engine", choices=sorted(HOOKS), required=True)
     parser.add_argument("--network", action="append", default=[], metavar="NAME=BRIDGE", required=True)
     parser.add_argument("--check", action="store_true", help="change nothing; say whether a run would")
+    parser.add_argument("--install", metavar="PATH", help="keep a copy at PATH and its systemd unit, enabled")
     args = parser.parse_args(argv)
 
-    result = {"changed": False, "engine": args.engine, "bridges": [], "reasons": []}
+    result = {"changed": False, "engine": args.engine, "bridges": [], "reasons": [], "installed": []}
     try:
         bridges = []
         for item in args.network:
@@ -185,6 +283,9 @@ def main(argv=None):
                 left = state(iptables, table, specs, hook_table, hook_chain)[0]
                 if left:
                     raise FilterError("the rules are not in place after applying them: %s" % "; ".join(left))
+        if args.install:
+            result["installed"] = install(args.install, args.engine, args.network, args.check)
+            result["changed"] = result["changed"] or bool(result["installed"])
     except FilterError as exc:
         result["failed"] = True
         result["msg"] = str(exc)

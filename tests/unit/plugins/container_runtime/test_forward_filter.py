@@ -109,3 +109,71 @@ def test_applying_without_iptables_fails_clearly(capsys, monkeypatch):
     monkeypatch.setenv("PATH", "")
     assert ff.main(["--engine", "docker", "--network", "llmops=llm-llmops"]) == 1
     assert "iptables and iptables-restore are needed" in json.loads(capsys.readouterr().out)["msg"]
+
+
+# --install: the script keeps itself and its unit on the host (the role's only task)
+
+
+@pytest.fixture
+def fake_systemctl(tmp_path, monkeypatch):
+    """A systemctl on PATH that records its calls and keeps enabled/active state in files."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    state = tmp_path / "systemd-state"
+    state.mkdir()
+    calls = tmp_path / "calls"
+    (bindir / "systemctl").write_text(
+        "#!/bin/sh\n"
+        'echo "$*" >> %s\n'
+        'case "$1" in\n'
+        '  is-enabled) [ -f %s/enabled ] && echo enabled || { echo disabled; exit 1; } ;;\n'
+        '  is-active) [ -f %s/active ] && echo active || { echo inactive; exit 3; } ;;\n'
+        "  reenable) touch %s/enabled ;;\n"
+        "  start) touch %s/active ;;\n"
+        "esac\n" % (calls, state, state, state, state))
+    (bindir / "systemctl").chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (bindir, os.environ["PATH"]))
+    unit = tmp_path / "llmops-forward-filter.service"
+    monkeypatch.setattr(ff, "UNIT_PATH", str(unit))
+    return calls, unit
+
+
+def test_install_writes_the_script_and_unit_once_and_then_changes_nothing(tmp_path, fake_systemctl):
+    calls, unit = fake_systemctl
+    target = tmp_path / "llmops-forward-filter"
+    networks = ["llmops=llm-llmops"]
+    predicted = ff.install(str(target), "docker", networks, check=True)
+    assert predicted == ["script %s" % target, "unit %s" % unit, "enable llmops-forward-filter.service",
+                         "start llmops-forward-filter.service"]
+    assert not target.exists() and not unit.exists()
+    assert ff.install(str(target), "docker", networks, check=False) == predicted
+    assert target.read_text() == open(SCRIPT).read()
+    assert oct(target.stat().st_mode & 0o777) == "0o644"
+    text = unit.read_text()
+    assert "ExecStart=/usr/bin/python3 %s --engine docker --network llmops=llm-llmops\n" % target in text
+    assert "PartOf=docker.service" in text and "WantedBy=multi-user.target docker.service" in text
+    assert "daemon-reload" in calls.read_text()
+    calls.write_text("")
+    assert ff.install(str(target), "docker", networks, check=False) == []
+    assert calls.read_text().split("\n")[:2] == ["is-enabled llmops-forward-filter.service",
+                                                 "is-active llmops-forward-filter.service"]
+
+
+def test_install_rewrites_the_unit_when_the_networks_change(tmp_path, fake_systemctl):
+    _calls, unit = fake_systemctl
+    target = tmp_path / "llmops-forward-filter"
+    ff.install(str(target), "podman", ["llmops=llm-llmops"], check=False)
+    assert "Before=podman-restart.service podman.service" in unit.read_text()
+    changed = ff.install(str(target), "podman", ["llmops=llm-llmops", "ui=llm-ui"], check=False)
+    assert changed == ["unit %s" % unit, "enable llmops-forward-filter.service"]
+    assert "--network ui=llm-ui" in unit.read_text()
+
+
+def test_install_refuses_a_link_in_place_of_the_script(tmp_path, fake_systemctl):
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    target = tmp_path / "llmops-forward-filter"
+    target.symlink_to(victim)
+    with pytest.raises(ff.FilterError, match="not a regular file"):
+        ff.install(str(target), "docker", ["llmops=llm-llmops"], check=False)
+    assert victim.read_text() == "keep me"
