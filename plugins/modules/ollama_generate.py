@@ -160,6 +160,12 @@ load_seconds:
   returned: success
   type: float
   sample: 41.2
+answer_seconds:
+  description:
+    - Seconds from the first piece of the answer to the last, as this module saw them (bounded by O(answer_timeout)).
+  returned: success
+  type: float
+  sample: 1.7
 tokens_per_second:
   description: RV(eval_count) divided by RV(eval_duration) in seconds; null when Ollama reports no generation time.
   returned: success
@@ -243,6 +249,7 @@ class Answer:
         self.timeout, self.load_timeout, self.answer_timeout = timeout, load_timeout, answer_timeout
         self.url = client.http.url(path)
         self.load_seconds = None
+        self.answer_seconds = None
 
     def lines(self):
         started = time.monotonic()
@@ -270,6 +277,7 @@ class Answer:
                 why = "no answer within %s seconds (the time-out applies to each read)" % self.timeout \
                     if _timed_out(e) else str(e)
                 raise ApiError("POST %s failed: %s" % (self.url, why), method="POST", url=self.url)
+        self.answer_seconds = time.monotonic() - answering
 
     def _loading_or_raise(self, error, started, cause=None):
         waited = time.monotonic() - started
@@ -291,7 +299,7 @@ class Answer:
 
 
 def ask(client, request, timeout, load_timeout, answer_timeout=None):
-    """-> (final object, joined text, load seconds seen)."""
+    """-> (final object, joined text, the Answer with the load and answer seconds seen)."""
     chat = "messages" in request
     answer = Answer(client, "/api/chat" if chat else "/api/generate", request, timeout, load_timeout, answer_timeout)
     pieces, final = [], None
@@ -302,7 +310,7 @@ def ask(client, request, timeout, load_timeout, answer_timeout=None):
     if final is None:
         raise ApiError("POST %s: the answer stream ended before done" % answer.url, method="POST", url=answer.url,
                        status=200)
-    return final, "".join(pieces), answer.load_seconds
+    return final, "".join(pieces), answer
 
 
 def main():
@@ -334,7 +342,7 @@ def main():
         module.fail_json(msg=str(e))
 
     try:
-        final, text, load_seconds = ask(client, request, params["timeout"], params["load_timeout"], params["answer_timeout"])
+        final, text, answer = ask(client, request, params["timeout"], params["load_timeout"], params["answer_timeout"])
     except ApiError as e:
         fail_api(module, e, model=model.shortest(), api_url=client.api_url)
     except StillLoading as e:
@@ -345,7 +353,8 @@ def main():
                          model=model.shortest(), api_url=client.api_url, waited_seconds=round(waited, 1))
 
     result = {"changed": False, "response": text, "model": final.get("model"), "done_reason": final.get("done_reason"),
-              "tokens_per_second": tokens_per_second(final), "load_seconds": round(load_seconds, 3)}
+              "tokens_per_second": tokens_per_second(final), "load_seconds": round(answer.load_seconds, 3),
+              "answer_seconds": round(answer.answer_seconds, 3)}
     result.update((key, final[key]) for key in TIMINGS if key in final)
     if "messages" in request:
         result["message"] = {"role": (final.get("message") or {}).get("role") or "assistant", "content": text}
