@@ -537,7 +537,7 @@ class ModelsDir:
     # writes
 
     def create(self):
-        """Make a missing root (not its parents) with Ollama's mode, as Ollama does on its first pull."""
+        """Make a missing root (not its parents) with Ollama's mode, as `ollama serve` does at start."""
         with contextlib.ExitStack() as stack:
             if self._open_root(stack, create=True) is None:
                 raise ModelsDirError("models_dir %s could not be created: its parent %s is not a directory"

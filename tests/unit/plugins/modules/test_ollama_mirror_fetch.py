@@ -217,7 +217,7 @@ def test_a_models_dir_that_is_a_file_fails_before_any_request_to_the_mirror(fake
 
 
 def test_a_missing_models_dir_is_created_as_ollama_makes_it(fake, registry, tmp_path, mirrored):
-    # a fresh host: the data directory is there, models/ is not (Ollama makes it on its first pull)
+    # a fresh host: the data directory is there, models/ is not (Ollama makes it, with blobs/, when it starts; a host whose Ollama never ran has none)
     raw, blobs = mirrored
     models_dir = tmp_path / "data" / "models"
     (tmp_path / "data").mkdir(mode=0o750)
