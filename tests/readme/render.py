@@ -24,6 +24,7 @@ RESULTS = {
     "converge": "bench/converge/RESULTS.md",
     "fleet": "bench/fleet/RESULTS.md",
     "report": "bench/report/RESULTS.md",
+    "fetch": "bench/fetch/RESULTS.md",
     "faults": "tests/faults/RESULTS.md",
 }
 BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- end:(?P=name) -->)", re.S)
@@ -46,7 +47,8 @@ def demo(fig):
 
 
 def figures(fig):
-    noop, conv, fleet, report = fig["module_noop"], fig["converge"], fig["fleet"], fig["report"]
+    noop, conv, fleet, report, fetch = (fig["module_noop"], fig["converge"], fig["fleet"], fig["report"],
+                                        fig["fetch"])
     mod, uri = noop["ways"]["ollama_model"], noop["ways"]["uri"]
     rows = [
         ("Requests of a no-op `ollama_model` run", "%d (`%s`), changed %s" % (mod["requests"], mod["request_list"], mod["changed"]),
@@ -70,6 +72,12 @@ def figures(fig):
          "n=%d; lab hosts running the Ollama double)" % (report["forks"], report["runs"]),
          "%s s / %s s (ratio %s)" % (report["wall_median_s"]["1"], report["wall_median_s"]["3"], report["ratio_3_to_1"]),
          "`bench/report`", report),
+        ("Mirror fetch of a %d-byte model (`ollama_mirror_fetch`'s code: sha256-verified, fsynced, manifest last) vs "
+         "`curl` of the same blobs from the same lab mirror, no verification (n=%d, medians, interleaved)"
+         % (fetch["model_bytes"], fetch["runs"]),
+         "%s MB/s vs %s MB/s (ratio %s); %s CPU s per GB" % (fetch["fetch"]["mb_s"], fetch["curl"]["mb_s"],
+                                                           fetch["ratio"], fetch["fetch"]["cpu_s_per_gb"]),
+         "`bench/fetch`", fetch),
     ]
     out = ["| Figure | Value | Source | Measured at |", "|---|---|---|---|"]
     out += ["| %s | %s | %s | %s |" % (what, value, src, provenance.label(rec)) for what, value, src, rec in rows]
@@ -77,7 +85,8 @@ def figures(fig):
                ("converge", conv["first_median_s"]), ("converge", conv["noop_median_s"]), ("converge", conv["ratio"]),
                ("fleet", fleet["wall_median_s"]["1"]), ("fleet", fleet["wall_median_s"]["3"]),
                ("fleet", fleet["ratio_3_to_1"]), ("report", report["wall_median_s"]["1"]),
-               ("report", report["wall_median_s"]["3"]), ("report", report["ratio_3_to_1"])]
+               ("report", report["wall_median_s"]["3"]), ("report", report["ratio_3_to_1"]),
+               ("fetch", fetch["fetch"]["mb_s"]), ("fetch", fetch["curl"]["mb_s"]), ("fetch", fetch["ratio"])]
     return "\n".join(out) + "\n", needles
 
 
@@ -120,7 +129,7 @@ def test_run(fig):
 
 
 RENDERERS = {"demo": demo, "figures": figures, "fleet_bytes": fleet_bytes, "faults": faults, "test_run": test_run}
-SOURCES = {"demo": ["demo"], "figures": ["module_noop", "converge", "fleet", "report"], "fleet_bytes": ["fleet"],
+SOURCES = {"demo": ["demo"], "figures": ["module_noop", "converge", "fleet", "report", "fetch"], "fleet_bytes": ["fleet"],
            "faults": ["faults"], "test_run": ["test_run"]}
 
 
