@@ -39,7 +39,7 @@ RUNTIME_PATHS = ["roles", "playbooks", "plugins", "site.yml"]
 EXCLUDED_PREFIXES = (
     ".venv/", ".git/", ".ci/", ".cache/", ".pytest_cache/", "lab/", "bench/", "molecule/", "build/",
     "tests/contract/", "tests/faults/", "tests/lab/", "tests/fleet/", "tests/roles/", "tests/collection/",
-    "tests/readme/", "tests/pytest_plugins/", "tests/output/",
+    "tests/readme/", "tests/pytest_plugins/", "tests/output/", "tests/browser/",
 )
 EXCLUDED_FILES = {
     "Makefile", "requirements.txt", "requirements-release.txt", "bindep.txt", ".gitignore", ".yamllint",
