@@ -3,11 +3,43 @@ run against the converged fault host AND the bare probe host; each must fail in 
 with the variable named in the message, and change nothing on either host (recap changed=0,
 container ids unchanged, no engine installed on the bare host). Two runs go at a time."""
 import concurrent.futures
+import datetime
+import tempfile
 import time
 
 import pytest
 
 import faultlab as fl
+
+
+def _tls_files():
+    """Certificates and keys on the controller for the front door's rows: a good pair, a key of another
+    certificate, an expired pair (made with the cryptography library of the virtual environment)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    where = tempfile.mkdtemp(prefix="llmops-faults-tls-")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    paths = {"dir": where}
+    for name, start, end in (("good", -1, 365), ("other", -1, 365), ("expired", -30, -1)):
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "%s.faults.example" % name)])
+        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now + datetime.timedelta(days=start))
+                .not_valid_after(now + datetime.timedelta(days=end)).sign(key, hashes.SHA256()))
+        for kind, data in (("crt", cert.public_bytes(serialization.Encoding.PEM)),
+                           ("key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()))):
+            paths["%s_%s" % (name, kind)] = "%s/%s.%s" % (where, name, kind)
+            with open(paths["%s_%s" % (name, kind)], "wb") as fh:
+                fh.write(data)
+    return paths
+
+
+TLS = _tls_files()
 
 # (case id, extra variables, the variable the message must name)
 BAD_INPUTS = [
@@ -33,7 +65,7 @@ BAD_INPUTS = [
     ("ollama-port-high", {"ollama_port": 70000}, "ollama_port"),
     ("ollama-port-zero", {"ollama_port": 0}, "ollama_port"),
     ("ollama-port-type", {"ollama_port": "http"}, "ollama_port"),
-    ("lobechat-port-high", {"lobechat_port": 65536}, "lobechat_port"),
+    ("lobechat-wait-timeout-zero", {"lobechat_wait_timeout": 0}, "lobechat_wait_timeout"),
     ("publish-public", {"ollama_publish_address": "0.0.0.0"}, "ollama_publish_address"),
     ("publish-not-ip", {"ollama_publish_address": "localhost; rm -rf /"}, "ollama_publish_address"),
     ("memory-lots", {"ollama_memory": "lots"}, "ollama_memory"),
@@ -47,6 +79,20 @@ BAD_INPUTS = [
     ("access-code-short", {"lobechat_access_code": "1234"}, "lobechat_access_code"),
     ("access-code-in-env", {"lobechat_extra_env": {"ACCESS_CODE": "sneaky-code-123"}}, "lobechat_extra_env"),
     ("engine-docker-ce-no-url", {"container_runtime_docker_source": "docker_ce"}, "container_runtime_docker_ce_repo_url"),
+    ("ui-unknown", {"llmops_ui": "gradio"}, "llmops_ui"),
+    ("tls-cert-missing", {"front_door_tls_certificate_file": TLS["dir"] + "/missing.crt",
+                          "front_door_tls_key_file": TLS["good_key"]}, "front_door_tls_certificate_file"),
+    ("tls-key-unreadable", {"front_door_tls_certificate_file": TLS["good_crt"],
+                            "front_door_tls_key_file": TLS["dir"]}, "front_door_tls_key_file"),
+    ("tls-key-mismatch", {"front_door_tls_certificate_file": TLS["good_crt"],
+                          "front_door_tls_key_file": TLS["other_key"]}, "front_door_tls_key_file"),
+    ("tls-cert-expired", {"front_door_tls_certificate_file": TLS["expired_crt"],
+                          "front_door_tls_key_file": TLS["expired_key"]}, "front_door_tls_certificate_file"),
+    ("tls-cert-without-key", {"front_door_tls_certificate_file": TLS["good_crt"]}, "front_door_tls_key_file"),
+    ("server-name-invalid", {"front_door_server_names": ["chat.example.org", "bad_name.example"]},
+     "front_door_server_names"),
+    ("front-door-port-high", {"front_door_https_port": 70000}, "front_door_https_port"),
+    ("front-door-bind-not-ip", {"front_door_bind_address": "all"}, "front_door_bind_address"),
 ]
 
 TARGETS = "%s,%s" % (fl.HOST, fl.PROBE)
@@ -61,12 +107,12 @@ def _run(case):
 
 @pytest.fixture(scope="module")
 def bad_runs(lab):
-    before = {name: fl.container_id(fl.HOST, name) for name in ("ollama", "lobechat")}
+    before = {name: fl.container_id(fl.HOST, name) for name in ("ollama", "lobechat", "front-door")}
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         results = dict(pool.map(_run, BAD_INPUTS))
     wall = time.monotonic() - started
-    after = {name: fl.container_id(fl.HOST, name) for name in ("ollama", "lobechat")}
+    after = {name: fl.container_id(fl.HOST, name) for name in ("ollama", "lobechat", "front-door")}
     probe_engine = fl.in_host(fl.PROBE, "command -v docker podman || true").stdout.strip()
     return results, wall, before, after, probe_engine
 
@@ -121,3 +167,29 @@ def test_bad_input_summary(bad_runs, figure):
     assert before == after, "containers on the converged host changed: %s -> %s" % (before, after)
     assert probe_engine == "", "an engine appeared on the bare host: %s" % probe_engine
     f.add("container ids unchanged / bare host still has no engine", "yes / yes")
+
+
+# Ports 80 and 443 held by another program on the bare host: the preflight role's listener check refuses the host,
+# naming the ports and the program, in the first play; nothing changes.
+_LISTENER = ("nohup python3 -c 'import socket, time\nss = []\nfor p in (80, 443):\n    s = socket.socket()\n"
+             "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n    s.bind((\"0.0.0.0\", p))\n"
+             "    s.listen()\n    ss.append(s)\ntime.sleep(600)' >/dev/null 2>&1 & echo $!")
+
+
+@pytest.mark.parametrize("port", [80, 443])
+def test_front_door_ports_taken_are_refused(lab, figure, port):
+    f = figure("8 bad input", "another program listens on %d of the bare host: site.yml must refuse the host" % port)
+    pid = fl.in_host(fl.PROBE, _LISTENER.replace("(80, 443)", "(%d,)" % port)).stdout.strip()
+    try:
+        fl.wait_until(lambda: fl.in_host(fl.PROBE, "ss -Htln 'sport = :%d' | grep -q LISTEN" % port, check=False)
+                      .returncode == 0, 20, "the listener on %d" % port)
+        res = fl.run_play({"llmops_target_hosts": fl.PROBE}, limit=fl.PROBE, timeout=240)
+    finally:
+        fl.in_host(fl.PROBE, "kill %s" % pid, check=False)
+    msgs = res.fatal_msgs()
+    f.add("rc / changed", "%s / %s" % (res.rc, res.recap.get(fl.PROBE, {}).get("changed", "?")))
+    f.add("message", (msgs[0].split("\n")[-1][:150] if msgs else "-"))
+    assert res.rc != 0, res.tail()
+    assert res.recap[fl.PROBE]["failed"] == 1 and res.recap[fl.PROBE]["changed"] == 0, res.tail()
+    assert msgs and any("ports:" in m and ":%d by python3" % port in m for m in msgs), msgs
+    assert fl.in_host(fl.PROBE, "command -v docker podman || true").stdout.strip() == ""

@@ -1,10 +1,12 @@
-"""Item 7: exposure. From a second lab host Ollama's port is closed and LobeChat refuses a missing
-or wrong access code; a -vvv run of site.yml prints the access code and a `headers` token zero
-times; both containers run without privileged, with no-new-privileges and bounded logs. Issue 11: a neighbour
+"""Item 7: exposure. From a second lab host Ollama's and LobeChat's ports are closed, the front door
+answers on https (http redirects) and LobeChat behind it refuses a missing or wrong access code; a -vvv
+run of site.yml prints the access code, a `headers` token and the TLS private key zero times; both containers run without privileged, with no-new-privileges and bounded logs. Issue 11: a neighbour
 that routes the inner container network, or 127.0.0.1, through the host reaches no container port
 (the container_runtime role's LAN exposure filter, docs/lan-exposure.md), also after an engine restart."""
+import datetime
 import json
 import re
+import tempfile
 
 
 import faultlab as fl
@@ -26,15 +28,30 @@ def probe_curl(args, timeout=15):
     return int(m.group(2)), (m.group(1) or ""), body
 
 
+CERTIFICATE = "/etc/llmops/front-door/tls/certificate.pem"
+PRIVATE_KEY = "/etc/llmops/front-door/tls/private-key.pem"
+
+
 def test_ports_from_another_host(lab, figure):
-    f = figure("7 exposure", "from the probe lab host: curl Ollama's 11434 and LobeChat's 3210 on the fault host")
+    f = figure("7 exposure", "from the probe lab host: curl Ollama's 11434, LobeChat's 3210 and the front door's "
+               "443 (with the host's certificate) and 80 on the fault host")
     ip = host_ip()
     rc, status, _ = probe_curl("http://%s:11434/api/version" % ip)
     f.add("11434 from outside", "curl exit %d (%s)" % (rc, {7: "connection refused", 28: "timeout"}.get(rc, status)))
     assert rc in (7, 28), "Ollama answered from another host: status %s" % status
     rc, status, _ = probe_curl("http://%s:3210/" % ip)
-    f.add("3210 from outside", "HTTP %s" % status)
-    assert rc == 0 and status == "200", "LobeChat is not reachable for colleagues (rc %d)" % rc
+    f.add("3210 from outside", "curl exit %d (%s)" % (rc, {7: "connection refused", 28: "timeout"}.get(rc, status)))
+    assert rc in (7, 28), "LobeChat answered on its own port from another host: status %s" % status
+    # The front door, verified with the host's own (self-signed) certificate as the authority.
+    cert = fl.in_host(fl.HOST, "cat %s" % CERTIFICATE).stdout
+    fl.sh(["docker", "exec", "-i", fl.PROBE, "sh", "-c", "cat > /tmp/front-door.pem"], input=cert)
+    rc, status, _ = probe_curl("--cacert /tmp/front-door.pem https://%s/" % ip)
+    f.add("https://<host>/ from outside (the host's certificate as CA)", "HTTP %s" % status)
+    assert rc == 0 and status == "200", "the front door is not reachable for colleagues (rc %d)" % rc
+    res = fl.in_host(fl.PROBE, "curl -sS -m 5 -o /dev/null -D - http://%s/some/path" % ip)
+    location = [ln.split(":", 1)[1].strip() for ln in res.stdout.splitlines() if ln.lower().startswith("location:")]
+    f.add("http://<host>/some/path", "%s -> %s" % (res.stdout.splitlines()[0].strip(), location))
+    assert " 301" in res.stdout.splitlines()[0] and location == ["https://%s/some/path" % ip]
     # What the inner engine publishes: Ollama only on loopback.
     ports = fl.inner_docker(fl.HOST, "port", "ollama").stdout.split()
     f.add("docker port ollama", " ".join(ports))
@@ -50,12 +67,12 @@ def _chat(ip, code):
     header = "-H 'X-Lobe-Chat-Access-Code: %s' " % code if code is not None else ""
     body = json.dumps({"model": fl.SMALL_MODEL, "messages": [{"role": "user", "content": "hello there"}],
                        "stream": False})
-    return probe_curl("-X POST %s-H 'Content-Type: application/json' -d '%s' http://%s:3210/webapi/chat/ollama"
+    return probe_curl("-k -X POST %s-H 'Content-Type: application/json' -d '%s' https://%s/webapi/chat/ollama"
                       % (header, body, ip))
 
 
 def test_lobechat_access_code(lab, figure):
-    f = figure("7 exposure", "LobeChat chat from the probe host: no code, a wrong code, the right code")
+    f = figure("7 exposure", "LobeChat chat from the probe host through the front door: no code, a wrong code, the right code")
     ip = host_ip()
     _, none_status, none_body = _chat(ip, None)
     _, wrong_status, _ = _chat(ip, "not-the-code-000000")
@@ -76,10 +93,43 @@ def _headers_variable():
     return m.group(1) if m else None
 
 
+def _tls_pair(where):
+    """A certificate and key of the user's own (files on the controller), made with the cryptography library."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chat.faults.example")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("chat.faults.example")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    with open(where + "/chat.crt", "wb") as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(where + "/chat.key", "w", encoding="ascii") as fh:
+        fh.write(key_pem)
+    return where + "/chat.crt", where + "/chat.key", key_pem
+
+
+def _key_lines(pem):
+    """The base64 lines of a PEM key: any of them in an output is the key leaking."""
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
+
+
 def test_vvv_prints_no_secret(lab, figure, tmp_path):
-    f = figure("7 exposure", "site.yml -vvv that rotates the access code (code and a headers token in extra vars); "
-               "ollama_model_info -vvv with headers; count the secrets in the output")
-    extra = {"lobechat_access_code": NEW_CODE}
+    f = figure("7 exposure", "site.yml -vvv that rotates the access code and replaces the self-signed certificate "
+               "with the user's (code, a headers token and the key file in extra vars); ollama_model_info -vvv with "
+               "headers; count the secrets in the output")
+    self_signed_key = fl.in_host(fl.HOST, "cat %s" % PRIVATE_KEY).stdout
+    cert_file, key_file, user_key = _tls_pair(tempfile.mkdtemp(prefix="llmops-faults-vvv-"))
+    extra = {"lobechat_access_code": NEW_CODE, "front_door_tls_certificate_file": cert_file,
+             "front_door_tls_key_file": key_file}
     headers_var = _headers_variable()
     if headers_var:
         extra[headers_var] = {"Authorization": "Bearer " + TOKEN}
@@ -88,8 +138,11 @@ def test_vvv_prints_no_secret(lab, figure, tmp_path):
     lab.vars.update(extra)
     code_count = res.output.count(NEW_CODE)
     token_count = res.output.count(TOKEN)
+    key_count = sum(res.output.count(line) for line in _key_lines(user_key) + _key_lines(self_signed_key))
+    stored_key = fl.in_host(fl.HOST, "cat %s; stat -c '%%a %%U' %s" % (PRIVATE_KEY, PRIVATE_KEY)).stdout
     f.add("site.yml -vvv output lines", len(res.output.splitlines()))
     f.add("access code printed", code_count)
+    f.add("TLS private key lines printed (the user's and the replaced self-signed one)", key_count)
     f.add("headers token printed (site.yml)", "%d%s" % (token_count, "" if headers_var else
                                                         " (the role has no headers variable)"))
     # The module's own no_log on `headers`, run on the host at -vvv.
@@ -99,6 +152,8 @@ def test_vvv_prints_no_secret(lab, figure, tmp_path):
     module_count = mod.output.count(TOKEN)
     f.add("headers token printed (ollama_model_info -vvv)", module_count)
     assert code_count == 0, [line for line in res.output.splitlines() if NEW_CODE in line][:5]
+    assert key_count == 0, "the TLS private key appeared in the -vvv output"
+    assert stored_key.strip().endswith("600 root") and user_key.strip() in stored_key
     assert token_count == 0
     assert module_count == 0, [line for line in mod.output.splitlines() if TOKEN in line][:5]
     # The rotated code works and the old one does not.
@@ -119,8 +174,8 @@ def test_site_yml_passes_headers_token_unprinted(lab, figure):
 
 
 def test_container_hardening(lab, figure):
-    f = figure("7 exposure", "docker inspect of both containers inside the lab host")
-    for name in ("ollama", "lobechat"):
+    f = figure("7 exposure", "docker inspect of the three containers inside the lab host")
+    for name in ("ollama", "lobechat", "front-door"):
         data = json.loads(fl.inner_docker(fl.HOST, "inspect", name).stdout)[0]
         hc = data["HostConfig"]
         log = hc["LogConfig"]
@@ -137,6 +192,7 @@ def test_container_hardening(lab, figure):
             for b in bindings or []:
                 if name == "ollama":
                     assert b["HostIp"] == "127.0.0.1", b
+                assert name != "lobechat", "LobeChat publishes %s" % b
 
 
 # --- Issue 11: a neighbour that routes to the inner container network, or to 127.0.0.1, through the host ---

@@ -9,7 +9,8 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
-EXPECTED_ROLES = ["container_runtime", "lobechat", "ollama", "ollama_models", "preflight", "report"]
+EXPECTED_ROLES = ["container_runtime", "front_door", "lobechat", "ollama", "ollama_models", "open_webui", "preflight",
+                  "report"]
 
 
 def load(path):
@@ -66,9 +67,13 @@ def test_default_image_tags_are_the_lab_tags():
     assert defaults("ollama")["ollama_image_tag"] == env["OLLAMA_DEFAULT_TAG"]
     assert defaults("ollama")["ollama_min_version"] == env["OLLAMA_DEFAULT_TAG"]
     assert defaults("lobechat")["lobechat_image_tag"] == env["LOBECHAT_TAG"]
+    assert defaults("front_door")["front_door_image_tag"] == env["NGINX_TAG"]
+    assert defaults("open_webui")["open_webui_image_tag"] == env["OPEN_WEBUI_TAG"]
     assert env["OLLAMA_DEFAULT_TAG"] in env["OLLAMA_TAGS"].split()
 
 
 def test_real_users_get_the_upstream_images():
     assert defaults("ollama")["ollama_image_repository"] == "docker.io/ollama/ollama"
     assert defaults("lobechat")["lobechat_image_repository"] == "docker.io/lobehub/lobe-chat"
+    assert defaults("front_door")["front_door_image_repository"] == "docker.io/library/nginx"
+    assert defaults("open_webui")["open_webui_image_repository"] == "ghcr.io/open-webui/open-webui"

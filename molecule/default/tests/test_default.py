@@ -6,8 +6,11 @@ log tells whether a re-run pulled anything. The mutating tests (container remove
 changed) run last, in file order, and re-run site.yml with molecule's own inventory.
 """
 
+import http.client
 import json
 import os
+import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -80,17 +83,45 @@ def access_code(lab_host):
     return f.content_string.strip()
 
 
+CERTIFICATE = "/etc/llmops/front-door/tls/certificate.pem"
+PRIVATE_KEY = "/etc/llmops/front-door/tls/private-key.pem"
+
+
+_CA = {}
+
+
+def tls_context():
+    """Verifies the front door against the host's own certificate (its name and address included)."""
+    if "path" not in _CA:
+        host = testinfra.get_host("docker://" + LAB_HOST)
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "llmops-front-door-%s.pem" % LAB_HOST)
+        with open(path, "w", encoding="ascii") as fh:
+            fh.write(host.file(CERTIFICATE).content_string)
+        _CA["path"] = path
+    return ssl.create_default_context(cafile=_CA["path"])
+
+
 def lobechat(path, body=None, code=None):
+    """LobeChat through the front door: https://<host>/ from the build machine over the lab network."""
     headers = {"Content-Type": "application/json"}
     if code is not None:
         headers["X-Lobe-Chat-Access-Code"] = code
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request("http://%s:3210%s" % (lab_host_ip(), path), data=data, headers=headers)
+    req = urllib.request.Request("https://%s%s" % (lab_host_ip(), path), data=data, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=tls_context()) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode()
+
+
+def connects(port):
+    """Whether a TCP connection to the host's lab address on this port is accepted, from the build machine."""
+    try:
+        socket.create_connection((lab_host_ip(), port), 3).close()
+        return True
+    except OSError:
+        return False
 
 
 def site(*extra):
@@ -135,6 +166,57 @@ def test_container_running_and_healthy(lab_host, name):
     assert not config["HostConfig"].get("Privileged")
 
 
+def test_front_door_runs_unprivileged_and_is_the_only_port_beyond_loopback(lab_host):
+    config = inspect(lab_host, "front-door")
+    assert config["State"]["Running"]
+    assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert "no-new-privileges" in " ".join(config["HostConfig"].get("SecurityOpt") or [])
+    assert not config["HostConfig"].get("Privileged")
+    if ENGINE == "docker":
+        assert "ALL" in (config["HostConfig"].get("CapDrop") or [])
+    bindings = config["HostConfig"]["PortBindings"]
+    assert sorted(bindings) == ["443/tcp", "80/tcp"]
+    assert sorted(b["HostPort"] for bs in bindings.values() for b in bs) == ["443", "80"]
+    assert not inspect(lab_host, "lobechat")["HostConfig"].get("PortBindings")
+
+
+def test_https_reaches_lobechat_with_the_hosts_certificate(lab_host):
+    status, body = lobechat("/webapi/status")
+    assert status == 200 and json.loads(body)["accessCodeRequired"] is True
+    conn = http.client.HTTPSConnection(lab_host_ip(), 443, timeout=10, context=tls_context())
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 200
+    assert resp.getheader("Strict-Transport-Security", "").startswith("max-age=")
+    assert resp.getheader("X-Content-Type-Options") == "nosniff"
+    assert resp.getheader("Content-Security-Policy") == "frame-ancestors 'self'"
+    # Without the host's certificate as the authority, the connection is refused by the client.
+    with pytest.raises(urllib.error.URLError) as refused:
+        urllib.request.urlopen("https://%s/" % lab_host_ip(), timeout=10, context=ssl.create_default_context())
+    assert isinstance(refused.value.reason, ssl.SSLCertVerificationError), refused.value
+
+
+def test_http_redirects_to_https(lab_host):
+    conn = http.client.HTTPConnection(lab_host_ip(), 80, timeout=10)
+    conn.request("GET", "/webapi/status?x=1")
+    resp = conn.getresponse()
+    assert resp.status == 301
+    assert resp.getheader("Location") == "https://%s/webapi/status?x=1" % lab_host_ip()
+
+
+def test_lobechat_and_ollama_ports_are_refused_from_the_lab_network(lab_host):
+    assert not connects(3210)
+    assert not connects(11434)
+    assert connects(443) and connects(80)
+
+
+def test_the_private_key_is_kept_0600(lab_host):
+    key = lab_host.file(PRIVATE_KEY)
+    assert key.mode == 0o600 and key.user == "root"
+    assert "PRIVATE KEY" not in lab_host.run("%s logs front-door 2>&1" % ENGINE).stdout
+
+
 def test_ollama_published_on_loopback_only(lab_host):
     bindings = inspect(lab_host, "ollama")["HostConfig"]["PortBindings"]
     assert list(bindings) == ["11434/tcp"]
@@ -144,10 +226,9 @@ def test_ollama_published_on_loopback_only(lab_host):
     assert lab_host.run("python3 -c %s", "import socket;socket.create_connection(('127.0.0.1',11434),3)").rc == 0
 
 
-def test_ollama_and_lobechat_share_a_private_network(lab_host):
-    ollama_nets = set(inspect(lab_host, "ollama")["NetworkSettings"]["Networks"])
-    lobechat_nets = set(inspect(lab_host, "lobechat")["NetworkSettings"]["Networks"])
-    assert ollama_nets == lobechat_nets == {"llmops"}
+def test_ollama_lobechat_and_the_front_door_share_a_private_network(lab_host):
+    nets = [set(inspect(lab_host, name)["NetworkSettings"]["Networks"]) for name in ("ollama", "lobechat", "front-door")]
+    assert nets[0] == nets[1] == nets[2] == {"llmops"}
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -189,6 +270,7 @@ def test_lobechat_relays_a_chat_to_the_model(lab_host):
 
 def test_rerun_after_removing_the_ollama_container_keeps_the_models(lab_host):
     before = tags(lab_host)
+    certificate = lab_host.file(CERTIFICATE).content_string
     engine(lab_host, "rm", "-f", "ollama")
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
     rc, out = site()
@@ -196,6 +278,8 @@ def test_rerun_after_removing_the_ollama_container_keeps_the_models(lab_host):
     assert tags(lab_host) == before
     assert registry_blob_gets(since) == [], "models were fetched again"
     wait_healthy(lab_host, "ollama")
+    # A re-run keeps the self-signed certificate (never rotated).
+    assert lab_host.file(CERTIFICATE).content_string == certificate
 
 
 def test_image_tag_change_recreates_once_and_keeps_the_models(lab_host):
