@@ -137,8 +137,8 @@ def preflight_verdict(host, sizing, needs, settings, os):
         shortfalls.append("OS: %s is not supported; supported: %s (preflight_supported_os)"
                           % (result["os"], ", ".join("%s %s" % (k, "/".join(map(str, v))) for k, v in sorted(supported.items()))))
     if busy:
-        shortfalls.append("ports: %s must be free, but another program listens: %s (stop it, or change ollama_port /"
-                          " lobechat_port)" % (", ".join(map(str, ports)), " | ".join(
+        shortfalls.append("ports: %s must be free, but another program listens: %s (stop it, or change ollama_port,"
+                          " front_door_https_port or front_door_http_port)" % (", ".join(map(str, ports)), " | ".join(
                               "%s:%s by %s" % (b.get("address"), b["port"],
                                                "%s (pid %s)" % (b["process"], b["pid"]) if b.get("process") else "an unknown process")
                               for b in busy)))

@@ -93,6 +93,11 @@ BAD_INPUTS = [
      "front_door_server_names"),
     ("front-door-port-high", {"front_door_https_port": 70000}, "front_door_https_port"),
     ("front-door-bind-not-ip", {"front_door_bind_address": "all"}, "front_door_bind_address"),
+    ("open-webui-password-short", {"llmops_ui": "open_webui", "open_webui_admin_email": "admin@lab.example",
+                                   "open_webui_admin_password": "short-pw"}, "open_webui_admin_password"),
+    ("open-webui-email-missing", {"llmops_ui": "open_webui"}, "open_webui_admin_email"),
+    ("open-webui-secret-dir-etc", {"llmops_ui": "open_webui", "open_webui_admin_email": "admin@lab.example",
+                                   "open_webui_secret_dir": "/etc"}, "open_webui_secret_dir"),
 ]
 
 TARGETS = "%s,%s" % (fl.HOST, fl.PROBE)
