@@ -25,6 +25,7 @@ RESULTS = {
     "fleet": "bench/fleet/RESULTS.md",
     "report": "bench/report/RESULTS.md",
     "fetch": "bench/fetch/RESULTS.md",
+    "ui": "bench/ui/RESULTS.md",
     "faults": "tests/faults/RESULTS.md",
 }
 BLOCK = re.compile(r"(<!-- generated:(?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- end:(?P=name) -->)", re.S)
@@ -47,8 +48,8 @@ def demo(fig):
 
 
 def figures(fig):
-    noop, conv, fleet, report, fetch = (fig["module_noop"], fig["converge"], fig["fleet"], fig["report"],
-                                        fig["fetch"])
+    noop, conv, fleet, report, fetch, ui = (fig["module_noop"], fig["converge"], fig["fleet"], fig["report"],
+                                            fig["fetch"], fig["ui"])
     mod, uri = noop["ways"]["ollama_model"], noop["ways"]["uri"]
     rows = [
         ("Requests of a no-op `ollama_model` run", "%d (`%s`), changed %s" % (mod["requests"], mod["request_list"], mod["changed"]),
@@ -78,6 +79,13 @@ def figures(fig):
          "%s MB/s vs %s MB/s (ratio %s); %s CPU s per GB" % (fetch["fetch"]["mb_s"], fetch["curl"]["mb_s"],
                                                            fetch["ratio"], fetch["fetch"]["cpu_s_per_gb"]),
          "`bench/fetch`", fetch),
+        ("One streamed chat through the HTTPS front door and Open WebUI %s vs straight to Ollama's API, first token "
+         "and whole answer (n=%d, medians, interleaved; the Ollama double answers, so this is the UI's and proxy's "
+         "overhead, not a model's speed)" % (ui["open_webui_version"], ui["runs"]),
+         "first token %s s vs %s s, whole answer %s s vs %s s (+%s s)" % (
+             ui["ui"]["first_token_median_s"], ui["ollama"]["first_token_median_s"],
+             ui["ui"]["total_median_s"], ui["ollama"]["total_median_s"], ui["overhead"]["total_s"]),
+         "`bench/ui`", ui),
     ]
     out = ["| Figure | Value | Source | Measured at |", "|---|---|---|---|"]
     out += ["| %s | %s | %s | %s |" % (what, value, src, provenance.label(rec)) for what, value, src, rec in rows]
@@ -86,7 +94,9 @@ def figures(fig):
                ("fleet", fleet["wall_median_s"]["1"]), ("fleet", fleet["wall_median_s"]["3"]),
                ("fleet", fleet["ratio_3_to_1"]), ("report", report["wall_median_s"]["1"]),
                ("report", report["wall_median_s"]["3"]), ("report", report["ratio_3_to_1"]),
-               ("fetch", fetch["fetch"]["mb_s"]), ("fetch", fetch["curl"]["mb_s"]), ("fetch", fetch["ratio"])]
+               ("fetch", fetch["fetch"]["mb_s"]), ("fetch", fetch["curl"]["mb_s"]), ("fetch", fetch["ratio"]),
+               ("ui", ui["ui"]["first_token_median_s"]), ("ui", ui["ollama"]["total_median_s"]),
+               ("ui", ui["overhead"]["total_s"])]
     return "\n".join(out) + "\n", needles
 
 
@@ -129,7 +139,7 @@ def test_run(fig):
 
 
 RENDERERS = {"demo": demo, "figures": figures, "fleet_bytes": fleet_bytes, "faults": faults, "test_run": test_run}
-SOURCES = {"demo": ["demo"], "figures": ["module_noop", "converge", "fleet", "report", "fetch"], "fleet_bytes": ["fleet"],
+SOURCES = {"demo": ["demo"], "figures": ["module_noop", "converge", "fleet", "report", "fetch", "ui"], "fleet_bytes": ["fleet"],
            "faults": ["faults"], "test_run": ["test_run"]}
 
 
