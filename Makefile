@@ -26,7 +26,7 @@ help:
 	@echo "make lab        - the lab: Docker engine, base images, registry, doubles, models (lab/bin/lab up)"
 	@echo "make contract   - the Ollama double against the official ollama client and a real registry"
 	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat stand-in)"
-	@echo "make molecule   - molecule scenarios default, podman, fleet; the preflight refusals"
+	@echo "make molecule   - molecule scenarios default, podman, fleet, open_webui; the preflight refusals"
 	@echo "make faults     - fault, bad-input and exposure tests; rewrites tests/faults/RESULTS.md"
 	@echo "make readme     - re-render the README's figures from docs/figures/*.json (checked by make units)"
 	@echo "make venv       - the virtual environment from requirements.txt (every target makes it first)"
@@ -86,6 +86,8 @@ molecule: lab collection
 	molecule test --scenario-name default
 	molecule test --scenario-name podman
 	molecule test --scenario-name fleet
+	lab/bin/lab image open-webui
+	molecule test --scenario-name open_webui
 	$(PYTEST) tests/roles/test_preflight_refusals.py tests/roles/test_publish_address.py
 
 faults: lab collection

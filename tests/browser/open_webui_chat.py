@@ -98,13 +98,15 @@ class ChatError(AssertionError):
 
 def _nss_home(ca_file: str, home: str) -> dict:
     """A fresh HOME whose NSS database (the store Chromium on Linux trusts besides its root store)
-    holds ca_file as a CA for TLS servers; returns the environment for chromium-driver."""
+    holds ca_file as trusted for TLS servers; returns the environment for chromium-driver."""
     certutil = shutil.which("certutil")
     if not certutil:
         raise ChatError("certutil not found: the CA file needs Debian's libnss3-tools (tests/browser/run.sh installs it)")
     db = os.path.join(home, ".pki", "nssdb")
     os.makedirs(db)
-    for args in (["-N", "--empty-password"], ["-A", "-n", "llmops-test-ca", "-t", "C,,", "-i", ca_file]):
+    # "CP": trusted as an authority and as a peer, so both a CA and a self-signed server certificate (the front
+    # door's default, basicConstraints CA:FALSE, which Chromium refuses as an authority alone) are trusted.
+    for args in (["-N", "--empty-password"], ["-A", "-n", "llmops-test-ca", "-t", "CP,,", "-i", ca_file]):
         proc = subprocess.run([certutil, "-d", "sql:" + db, *args], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise ChatError("certutil %s failed: %s%s" % (args[0], proc.stdout, proc.stderr))
