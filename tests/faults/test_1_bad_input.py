@@ -79,6 +79,9 @@ BAD_INPUTS = [
     ("access-code-short", {"lobechat_access_code": "1234"}, "lobechat_access_code"),
     ("access-code-in-env", {"lobechat_extra_env": {"ACCESS_CODE": "sneaky-code-123"}}, "lobechat_extra_env"),
     ("engine-docker-ce-no-url", {"container_runtime_docker_source": "docker_ce"}, "container_runtime_docker_ce_repo_url"),
+    ("mirror-http-without-opt-in", {"ollama_models_mirror_url": "http://10.213.0.3:5000"}, "ollama_models_mirror_url"),
+    ("mirror-credentials-in-url", {"ollama_models_mirror_url": "https://fleet:mirror-secret-9@10.213.0.3:5000"},
+     "ollama_models_mirror_url"),
     ("ui-unknown", {"llmops_ui": "gradio"}, "llmops_ui"),
     ("tls-cert-missing", {"front_door_tls_certificate_file": TLS["dir"] + "/missing.crt",
                           "front_door_tls_key_file": TLS["good_key"]}, "front_door_tls_certificate_file"),
@@ -154,6 +157,13 @@ def test_bad_input_fails_in_validation(bad_runs, case, figure):
     assert any(word in task for word in ("argument", "Validat", "Refuse", "Check that", "validate")), task
     assert msgs and all(variable in m for m in msgs), "the message does not name %s: %s" % (variable, msgs)
     assert "\nchanged: [" not in res.output
+
+def test_mirror_credentials_are_refused_without_showing_them(bad_runs):
+    results = bad_runs[0]
+    res = results["mirror-credentials-in-url"]
+    assert "mirror-secret-9" not in res.output
+    assert "the URL carries credentials" in " ".join(res.fatal_msgs())
+
 
 def test_bad_input_summary(bad_runs, figure):
     results, wall, before, after, probe_engine = bad_runs
