@@ -272,8 +272,8 @@ class MirrorFetch(_model_module.ModelTask):
                     "blobs_staged": len(staged), "blobs_present": len(manifest.blobs) - len(missing),
                     "bytes_fetched": 0, "bytes_resumed": 0, "repair": repair}
         self.result.update(changed=True, transfer=transfer)
-        self.actions.append("%s %s from %s/%s" % ("repair" if repair else "fetch", self.name.shortest(),
-                                                 self.mirror.base_url, self.label))
+        verb = "repair" if repair else "fetch"
+        self.actions.append("%s %s from %s/%s" % (verb, self.name.shortest(), self.mirror.base_url, self.label))
         if self.check_mode:
             transfer["bytes_fetched"] = sum(blob.size for blob in download)
             self.diff(_model_module.state_view(before), {"state": "present", "digest": manifest.digest})

@@ -99,8 +99,8 @@ def staging(models_dir):
     return path
 
 
-def test_fetch_refuses_a_symlinked_staging_directory_and_leaves_its_target(fake, registry, models_dir, mirrored,
-                                                                        tmp_path_factory):
+def test_fetch_refuses_a_symlinked_staging_directory_and_leaves_its_target(
+        fake, registry, models_dir, mirrored, tmp_path_factory):
     elsewhere = tmp_path_factory.mktemp("host-dir")
     (models_dir / ".llmops-staging").symlink_to(elsewhere)
     result = fetch(fake, registry, models_dir)
