@@ -128,7 +128,8 @@ def described(client, name, models):
 
 
 def check_blobs(client, models_dir, models):
-    models_dir.check_exists()
+    # No check of models_dir itself: a server that lists nothing needs none (a host whose models/ was removed
+    # lists nothing), and every listed model's manifest is read below, which fails for a missing directory.
     for entry in models:
         name = _model_name.parse_listed(entry.get("name"))
         if name is None:

@@ -84,3 +84,10 @@ def test_models_dir_that_is_not_the_servers_fails_naming_it(fake, tmp_path):
     result = run_module(ollama_model_info, {"api_url": fake.url, "models_dir": str(tmp_path)})
     assert result["failed"] is True
     assert "lists qwen2.5:0.5b, but %s has no manifest for it" % tmp_path in result["msg"]
+
+
+def test_models_dir_absent_while_the_server_lists_nothing_is_fine(fake, tmp_path):
+    # A host whose models/ was removed: Ollama (which re-reads it on every request) lists nothing.
+    result = run_module(ollama_model_info, {"api_url": fake.url, "models_dir": str(tmp_path / "models")})
+    assert result.get("failed") is not True, result
+    assert result["models"] == []
