@@ -55,7 +55,8 @@ sanity: venv
 	tests/sanity/run.sh
 
 units: venv collection
-	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/roles/test_role_boundaries.py tests/readme
+	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/roles/test_role_boundaries.py tests/roles/test_api_guard_config.py \
+	  tests/readme
 
 metadata: venv
 	tests/collection/run.sh

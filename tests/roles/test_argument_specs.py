@@ -9,7 +9,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
-EXPECTED_ROLES = ["container_runtime", "front_door", "lobechat", "ollama", "ollama_models", "open_webui", "preflight",
+EXPECTED_ROLES = ["api_guard", "container_runtime", "front_door", "lobechat", "ollama", "ollama_models", "open_webui", "preflight",
                   "report"]
 
 
@@ -69,6 +69,7 @@ def test_default_image_tags_are_the_lab_tags():
     assert defaults("lobechat")["lobechat_image_tag"] == env["LOBECHAT_TAG"]
     assert defaults("front_door")["front_door_image_tag"] == env["NGINX_TAG"]
     assert defaults("open_webui")["open_webui_image_tag"] == env["OPEN_WEBUI_TAG"]
+    assert defaults("api_guard")["api_guard_image_tag"] == env["NGINX_TAG"]
     assert env["OLLAMA_DEFAULT_TAG"] in env["OLLAMA_TAGS"].split()
 
 
@@ -77,3 +78,4 @@ def test_real_users_get_the_upstream_images():
     assert defaults("lobechat")["lobechat_image_repository"] == "docker.io/lobehub/lobe-chat"
     assert defaults("front_door")["front_door_image_repository"] == "docker.io/library/nginx"
     assert defaults("open_webui")["open_webui_image_repository"] == "ghcr.io/open-webui/open-webui"
+    assert defaults("api_guard")["api_guard_image_repository"] == "docker.io/library/nginx"
