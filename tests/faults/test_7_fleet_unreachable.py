@@ -35,7 +35,10 @@ def test_unreachable_host_mid_rollout(lab, figure, second_host, tmp_path):
     killed = None
     while proc.poll() is None and time.monotonic() - proc.started < 900:
         if killed is None and KILL_AT in log.read_text():
-            time.sleep(1)
+            # At once: the image comes from the lab registry in about a second now, and a kill that lands
+            # after the container started leaves Docker 20.10 with a stale allocation of 127.0.0.1:11434
+            # after the reboot ("port is already allocated" on the re-run) - a different fault, not handled
+            # by the role yet (issue 11's note).
             fl.sh(["docker", "kill", F2], timeout=60)
             killed = time.monotonic()
         time.sleep(0.5)
