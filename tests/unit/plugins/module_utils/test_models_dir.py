@@ -69,17 +69,27 @@ def test_write_manifest_refuses_while_blobs_are_missing(tmp_path):
     assert not os.path.exists(models.manifest_path(QWEN))
 
 
-def test_blobs_then_manifest_with_ollamas_modes_and_no_temporary_file_left(tmp_path):
+def stage_sample_model(tmp_path, modes=None):
+    """A models directory with every blob of the sample model downloaded and staged; (raw, blobs, models, manifest).
+    modes, a list, receives (partial mode while written, staged mode) per blob."""
     raw, blobs = sample_model()
     models = ModelsDir(str(tmp_path))
     models.ensure_dirs()
     manifest = Manifest(raw, "test")
     for blob in manifest.blobs:
         with models.open_partial(blob) as partial:
-            assert stat.S_IMODE(os.stat(models.partial_path(blob.digest)).st_mode) == 0o600
+            written = stat.S_IMODE(os.stat(models.partial_path(blob.digest)).st_mode)
             partial.write(blobs[blob.digest])
             models.install_blob(blob, partial)
-        assert stat.S_IMODE(os.stat(models.staged_path(blob.digest)).st_mode) == 0o644
+        if modes is not None:
+            modes.append((written, stat.S_IMODE(os.stat(models.staged_path(blob.digest)).st_mode)))
+    return raw, blobs, models, manifest
+
+
+def test_blobs_then_manifest_with_ollamas_modes_and_no_temporary_file_left(tmp_path):
+    modes = []
+    raw, blobs, models, manifest = stage_sample_model(tmp_path, modes)
+    assert modes == [(0o600, 0o644)] * len(blobs)
     assert stat.S_IMODE(os.stat(models.staging).st_mode) == 0o700
     assert models.staged(manifest.blobs) == manifest.blobs
     assert len(models.missing_blobs(manifest)) == len(blobs)  # nothing in blobs/ before the install
@@ -96,14 +106,7 @@ def test_blobs_then_manifest_with_ollamas_modes_and_no_temporary_file_left(tmp_p
 
 
 def test_install_model_links_again_what_a_restart_pruned_and_keeps_staged_copies_until_whole(tmp_path):
-    raw, blobs = sample_model()
-    models = ModelsDir(str(tmp_path))
-    models.ensure_dirs()
-    manifest = Manifest(raw, "test")
-    for blob in manifest.blobs:
-        with models.open_partial(blob) as partial:
-            partial.write(blobs[blob.digest])
-            models.install_blob(blob, partial)
+    _raw, blobs, models, manifest = stage_sample_model(tmp_path)
     models.link_staged(manifest.blobs)
     for digest in blobs:  # an Ollama start: no manifest references them yet
         os.remove(models.blob_path(digest))
