@@ -236,8 +236,8 @@ def read_regular(dir_fd, name, path, limit):
 
 
 class PartialFile:
-    """A download in progress: the file `name` in the blobs directory, held open by descriptor from
-    creation (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600) or, to resume, from an existing regular file with
+    """A download in progress: the file `name` in the directory dir_fd (the staging directory), held open by
+    descriptor from creation (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600) or, to resume, from an existing regular file with
     one link, opened with O_NOFOLLOW. Everything else (size, truncation, hashing, removal, the mode
     and the rename into place) goes through the descriptors. `path` is for messages."""
 
@@ -470,9 +470,10 @@ class ModelsDir:
             raw = read_regular(fds[-1], tag, path, MAX_MANIFEST_BYTES)
         return None if raw is None else Manifest(raw, path)
 
-    def _blob_size(self, blobs_fd, name, path):
-        """The size of the regular file name in blobs/, None when absent; a link or special file is refused."""
-        st = _lstat(blobs_fd, name) if blobs_fd is not None else None
+    def _blob_size(self, dir_fd, name, path):
+        """The size of the regular file name in the directory dir_fd (blobs/ or the staging directory), None when
+        absent or when dir_fd is None; a link or special file is refused."""
+        st = _lstat(dir_fd, name) if dir_fd is not None else None
         if st is None:
             return None
         if not stat.S_ISREG(st.st_mode):
