@@ -255,3 +255,31 @@ class HostFile:
             if temp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(temp, dir_fd=self.dir_fd)
+
+
+def keep_content(path, new, mode, owner, group, create_parent, check_mode, dir_mode=0o755):
+    """Make the regular file at `path` hold the bytes `new` with this mode and owner, writing only what differs.
+
+    Returns (changed, created, before): `before` is the file's bytes, None when it did not exist. In check mode
+    nothing is written. A missing parent directory is created (dir_mode, this owner) when `create_parent` is set."""
+    mode = parse_mode(mode)
+    uid, gid = resolve_owner(owner, group)
+    target = HostFile(path)
+    dirs = missing_dirs(target.directory)
+    if dirs and not create_parent:
+        raise HostFileError("the directory %s does not exist, and create_parent is false" % dirs[-1])
+    before = st = None
+    if not dirs:
+        with target:
+            before, st = target.read()
+    content_changed = before != new
+    attributes_changed = st is not None and (stat.S_IMODE(st.st_mode) != mode or (st.st_uid, st.st_gid) != (uid, gid))
+    changed = content_changed or attributes_changed
+    if changed and not check_mode:
+        make_dirs(dirs, dir_mode, uid, gid)
+        with target:
+            if content_changed:
+                target.write(new, mode, uid, gid)
+            else:
+                target.fix_attributes(mode, uid, gid)
+    return changed, before is None, before

@@ -109,54 +109,33 @@ path:
   sample: /etc/docker/daemon.json
 """
 
-import stat
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils._host_file import (
-    HostFile, HostFileError, make_dirs, missing_dirs, parse_mode, resolve_owner)
+    HostFile, HostFileError, keep_content, missing_dirs)
 from ansible_collections.llmops.ollama.plugins.module_utils._json_file import (
     LIST_MERGES, JsonFileError, merge, parse_object, render)
-
-DIR_MODE = 0o755
 
 
 def update(params, check_mode):
     """(result, diff) for the file; writes nothing in check mode."""
     path = params["path"]
-    mode = parse_mode(params["mode"])
-    uid, gid = resolve_owner(params["owner"], params["group"])
-    target = HostFile(path)
-    dirs = missing_dirs(target.directory)
-    if dirs and not params["create_parent"]:
-        raise HostFileError("the directory %s does not exist, and create_parent is false" % dirs[-1])
-
-    data = st = None
-    if not dirs:
-        with target:
-            data, st = target.read()
+    data = None
+    if not missing_dirs(HostFile(path).directory):
+        with HostFile(path) as target:
+            data, _st = target.read()
     existing = parse_object(data, path) if data is not None else {}
     merged = merge(existing, params["settings"], params["list_merge"])
     new = render(merged)
-
-    content_changed = data != new
-    attributes_changed = st is not None and (stat.S_IMODE(st.st_mode) != mode or (st.st_uid, st.st_gid) != (uid, gid))
-    changed = content_changed or attributes_changed
-    if changed and not check_mode:
-        make_dirs(dirs, DIR_MODE, uid, gid)
-        with target:
-            if content_changed:
-                target.write(new, mode, uid, gid)
-            else:
-                target.fix_attributes(mode, uid, gid)
-
+    changed, created, before = keep_content(path, new, params["mode"], params["owner"], params["group"],
+                                            params["create_parent"], check_mode)
     diff = {
         "before_header": path,
         "after_header": path,
-        "before": data.decode("utf-8") if data is not None else "",
+        "before": before.decode("utf-8") if before is not None else "",
         "after": new.decode("utf-8"),
     }
-    return {"changed": changed, "created": data is None, "config": merged, "path": path}, diff
+    return {"changed": changed, "created": created, "config": merged, "path": path}, diff
 
 
 def main():

@@ -124,6 +124,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+up_to_date:
+  description:
+    - Whether the stored pair, its modes and its owner already are what this call asks for (V(false) when it changed
+      them or, in check mode, would).
+    - Unlike C(changed), a task's C(changed_when) does not override it, so a check run in check mode with
+      C(changed_when=false) can still tell a later run that there is nothing to do.
+  returned: success
+  type: bool
+  sample: true
 source:
   description: C(provided) for the user's pair, C(self_signed) for a kept or generated one.
   returned: success
@@ -489,6 +498,7 @@ def main():
     except HostFileError as e:
         module.fail_json(msg=str(e), option="certificate_path", **paths)
     result.update(paths)
+    result["up_to_date"] = not result["changed"]
     module.exit_json(**result)
 
 

@@ -161,7 +161,8 @@ def test_container_running_and_healthy(lab_host, name):
     state = wait_healthy(lab_host, name)
     assert state["Running"]
     config = inspect(lab_host, name)
-    assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    # Under Podman only "always" containers are started again after a reboot (podman-restart.service).
+    assert config["HostConfig"]["RestartPolicy"]["Name"] == ("always" if ENGINE == "podman" else "unless-stopped")
     assert "no-new-privileges" in " ".join(config["HostConfig"].get("SecurityOpt") or [])
     assert not config["HostConfig"].get("Privileged")
 
@@ -169,7 +170,8 @@ def test_container_running_and_healthy(lab_host, name):
 def test_front_door_runs_unprivileged_and_is_the_only_port_beyond_loopback(lab_host):
     config = inspect(lab_host, "front-door")
     assert config["State"]["Running"]
-    assert config["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    # Under Podman only "always" containers are started again after a reboot (podman-restart.service).
+    assert config["HostConfig"]["RestartPolicy"]["Name"] == ("always" if ENGINE == "podman" else "unless-stopped")
     assert "no-new-privileges" in " ".join(config["HostConfig"].get("SecurityOpt") or [])
     assert not config["HostConfig"].get("Privileged")
     if ENGINE == "docker":
@@ -266,6 +268,34 @@ def test_lobechat_relays_a_chat_to_the_model(lab_host):
     answer = json.loads(body)
     assert answer["message"]["role"] == "assistant" and answer["message"]["content"].strip()
     assert answer["model"] == MODELS[0]
+
+
+def test_a_reboot_brings_every_container_back(lab_host):
+    """The host restarts (the lab host container restarted, systemd booting again): the engine starts Ollama, the
+    UI and the front door again with their models, and a run of site.yml afterwards changes nothing."""
+    before_models = tags(lab_host)
+    subprocess.run(["docker", "restart", "--time", "20", LAB_HOST], check=True, capture_output=True, timeout=120)
+    deadline = time.time() + 120
+    while lab_host.run("systemctl is-system-running").stdout.strip() not in ("running", "degraded"):
+        assert time.time() < deadline, "the lab host did not finish booting"
+        time.sleep(2)
+    for name in ("ollama", "lobechat"):
+        wait_healthy(lab_host, name, timeout=120)
+    assert inspect(lab_host, "front-door")["State"]["Running"]
+    assert tags(lab_host) == before_models
+    deadline = time.time() + 60
+    status = None
+    while status != 200:
+        assert time.time() < deadline, "the front door does not reach the UI after the reboot (last: %s)" % status
+        try:
+            status, _body = lobechat("/")
+        except OSError:
+            status = None
+        if status != 200:
+            time.sleep(2)
+    rc, out = site()
+    assert rc == 0, out
+    assert recap_changed(out) == 0, out
 
 
 def test_rerun_after_removing_the_ollama_container_keeps_the_models(lab_host):

@@ -1,0 +1,107 @@
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""container_state_info: the labelled containers and the named networks, read through the engine's CLI."""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.llmops.ollama.plugins.modules import container_state_info
+from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
+
+DOCKER_CONTAINERS = [
+    {"Name": "/ollama", "Image": "sha256:aaa",
+     "Config": {"Image": "reg/ollama/ollama:0.21.0", "Labels": {"io.llmops.spec": "h1"}},
+     "State": {"Running": True, "Health": {"Status": "healthy"}}},
+    {"Name": "/lobechat", "Image": "sha256:old", "Config": {"Image": "reg/lobehub/lobe-chat:1.143.2", "Labels": {}},
+     "State": {"Running": False}},
+]
+PODMAN_CONTAINERS = [
+    {"Name": "ollama", "Image": "bbb", "ImageName": "reg/ollama/ollama:0.21.0",
+     "Config": {"Labels": {"io.llmops.spec": "h2"}}, "State": {"Running": True, "Healthcheck": {"Status": "starting"}}},
+]
+
+
+def fake_engine(tmp_path, name, containers, images, networks):
+    """An engine on PATH answering ps, container inspect, image inspect and network inspect from files; logs calls."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "ps").write_text("".join(c["Name"].lstrip("/") + "-id\n" for c in containers))
+    (data / "containers.json").write_text(json.dumps(containers))
+    for reference, image_id in images.items():
+        (data / ("image-" + reference.replace("/", "_"))).write_text(json.dumps([{"Id": image_id}]))
+    for network, body in networks.items():
+        (data / ("network-" + network)).write_text(json.dumps([body]))
+    script = bindir / name
+    script.write_text(
+        '#!/bin/sh\necho "$@" >> %(t)s/calls\nd=%(d)s\n'
+        'case "$1 $2" in\n'
+        '  "ps --all") cat $d/ps ;;\n'
+        '  "container inspect") cat $d/containers.json ;;\n'
+        '  "image inspect") f=$d/image-$(echo "$3" | tr / _); [ -f "$f" ] || { echo "no such image" >&2; exit 1; }; cat "$f" ;;\n'
+        '  "network inspect") f=$d/network-$3; [ -f "$f" ] || { echo "no such network" >&2; exit 1; }; cat "$f" ;;\n'
+        '  *) exit 2 ;;\n'
+        'esac\n' % {"t": tmp_path, "d": data})
+    script.chmod(0o755)
+    return str(bindir)
+
+
+def test_docker_containers_images_and_networks(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", fake_engine(
+        tmp_path, "docker", DOCKER_CONTAINERS, {"reg/ollama/ollama:0.21.0": "sha256:aaa"},
+        {"llmops": {"Options": {"com.docker.network.bridge.name": "llm-llmops"}}}) + ":/usr/bin:/bin")
+    result = run_module(container_state_info, {"engine": "docker", "networks": ["llmops", "gone"]})
+    assert not result.get("failed") and result["changed"] is False
+    assert result["engine_present"] is True
+    assert result["containers"] == {
+        "ollama": {"running": True, "health": "healthy", "spec": "h1", "image": "reg/ollama/ollama:0.21.0",
+                   "image_id": "sha256:aaa", "current_image_id": "sha256:aaa"},
+        # Its image reference names no image on the host any more: nothing to compare it with.
+        "lobechat": {"running": False, "health": "", "spec": "", "image": "reg/lobehub/lobe-chat:1.143.2",
+                     "image_id": "sha256:old", "current_image_id": None},
+    }
+    assert result["networks"] == {"llmops": {"bridge": "llm-llmops"}}
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[0] == "ps --all --no-trunc --filter label=io.llmops.spec --format {{.ID}}"
+    # One inspect for every container, however many there are.
+    assert calls[1] == "container inspect ollama-id lobechat-id"
+
+
+def test_podman_names_and_old_health_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", fake_engine(
+        tmp_path, "podman", PODMAN_CONTAINERS, {"reg/ollama/ollama:0.21.0": "ccc"},
+        {"llmops": {"network_interface": "llm-llmops"}}) + ":/usr/bin:/bin")
+    result = run_module(container_state_info, {"engine": "podman", "networks": ["llmops"]})
+    assert result["containers"]["ollama"] == {"running": True, "health": "starting", "spec": "h2",
+                                              "image": "reg/ollama/ollama:0.21.0", "image_id": "bbb",
+                                              "current_image_id": "ccc"}
+    assert result["networks"] == {"llmops": {"bridge": "llm-llmops"}}
+
+
+def test_no_labelled_container_asks_no_inspect(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", fake_engine(tmp_path, "docker", [], {}, {}) + ":/usr/bin:/bin")
+    result = run_module(container_state_info, {"engine": "docker"})
+    assert result["containers"] == {} and result["networks"] == {}
+    assert len((tmp_path / "calls").read_text().splitlines()) == 1
+
+
+def test_a_missing_engine_is_reported_not_failed(tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    result = run_module(container_state_info, {"engine": "podman"})
+    assert not result.get("failed")
+    assert result["engine_present"] is False and result["containers"] == {}
+
+
+def test_selinux_enforcing_is_read_from_its_file(tmp_path):
+    enforce = tmp_path / "enforce"
+    enforce.write_text("1\n")
+    assert container_state_info.selinux_enforcing(str(enforce)) is True
+    enforce.write_text("0\n")
+    assert container_state_info.selinux_enforcing(str(enforce)) is False
+    assert container_state_info.selinux_enforcing(str(tmp_path / "absent")) is False
