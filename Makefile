@@ -25,7 +25,7 @@ help:
 	@echo "make docs       - the documentation site (antsibull-docs, Sphinx) in build/docs/html; fails on any warning"
 	@echo "make lab        - the lab: Docker engine, base images, registry, doubles, models (lab/bin/lab up)"
 	@echo "make contract   - the Ollama double against the official ollama client and a real registry"
-	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat stand-in)"
+	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat and LobeHub stand-ins)"
 	@echo "make molecule   - molecule scenarios default, podman, fleet, open_webui; the preflight refusals"
 	@echo "make faults     - fault, bad-input and exposure tests; rewrites tests/faults/RESULTS.md"
 	@echo "make readme     - re-render the README's figures from docs/figures/*.json (checked by make units)"
@@ -81,7 +81,7 @@ contract: lab collection
 	$(PYTEST) tests/contract
 
 lab-check: lab
-	$(PYTEST) tests/lab
+	$(PYTEST) tests/lab lab/doubles/lobehub/tests
 
 molecule: lab collection
 	molecule test --scenario-name default

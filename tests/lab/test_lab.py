@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from lab_helpers import (LAB, LAB_BIN, LOBECHAT_TAG, OLLAMA_TAGS, REGISTRY, docker, get_json,
-                         registry_up)
+from lab_helpers import (LAB, LAB_BIN, LOBECHAT_TAG, LOBEHUB_TAG, OLLAMA_TAGS, REGISTRY, VERSIONS,
+                         docker, get_json, registry_up)
 
 MODELS = ["qwen2.5:0.5b", "qwen:14b", "llama3:70b", "qwen2.5:3b"]  # lab/README.md
 
@@ -37,6 +37,12 @@ def test_registry_on_lab_network(lab_up):
 def test_catalog_has_doubles(catalog):
     assert sorted(catalog.get("ollama/ollama", [])) == sorted(OLLAMA_TAGS)
     assert LOBECHAT_TAG in catalog.get("lobehub/lobe-chat", [])
+    assert LOBEHUB_TAG in catalog.get("lobehub/lobehub", [])
+
+
+def test_catalog_has_lobehub_dependencies(catalog):
+    assert VERSIONS["PGVECTOR_TAG"] in catalog.get("pgvector/pgvector", [])
+    assert VERSIONS["REDIS_TAG"] in catalog.get("library/redis", [])
 
 
 def test_catalog_has_models(catalog):
@@ -68,7 +74,8 @@ def test_base_images_are_systemd_python(lab_up):
 
 def test_double_images_are_small(lab_up):
     for image in [f"127.0.0.1:5000/ollama/ollama:{t}" for t in OLLAMA_TAGS] + [
-            f"127.0.0.1:5000/lobehub/lobe-chat:{LOBECHAT_TAG}"]:
+            f"127.0.0.1:5000/lobehub/lobe-chat:{LOBECHAT_TAG}",
+            f"127.0.0.1:5000/lobehub/lobehub:{LOBEHUB_TAG}"]:
         size = int(docker("image", "inspect", "-f", "{{.Size}}", image).stdout)
         assert size < 80 * 2**20, (image, size)
     cfg = docker("image", "inspect", "-f", "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.Env}}",
