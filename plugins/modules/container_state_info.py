@@ -20,7 +20,8 @@ description:
     hash the role recorded when it created the container), the image reference it was created from, the image
     it runs, and the image that reference names on the host now (so a re-pulled tag is noticed).
   - An engine that is not installed is reported as such (RV(engine_present)), which check mode on a bare host needs.
-  - Whether SELinux enforces on the host (RV(selinux)), in which case bind mounts need relabelling.
+  - Whether SELinux enforces on the host (RV(selinux)), in which case bind mounts need relabelling, and the host's
+    memory (RV(memory_total_bytes)), against which a memory limit given as a share is worked out.
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.attributes.info_module
@@ -42,6 +43,11 @@ options:
     type: list
     elements: str
     default: []
+  all_networks:
+    description:
+      - Read every network on the host as well, not only those of O(networks).
+    type: bool
+    default: false
 notes:
   - A container changed behind the roles' back with C(docker update) keeps its label; the roles do not notice
     that change until their specification changes. Re-creating the container (C(docker rm -f)) is noticed.
@@ -54,7 +60,7 @@ EXAMPLES = r"""
 - name: Read the containers this collection runs on the host
   llmops.ollama.container_state_info:
     engine: docker
-    networks: [llmops]
+    all_networks: true
   register: state
 
 - name: Say whether Ollama runs
@@ -80,6 +86,11 @@ containers:
       image: 127.0.0.1:5000/ollama/ollama:0.21.0
       image_id: sha256:5b1c0ad0f2e3d4c5b6a7980f1e2d3c4b5a6978f0e1d2c3b4a5968778695a4b3c
       current_image_id: sha256:5b1c0ad0f2e3d4c5b6a7980f1e2d3c4b5a6978f0e1d2c3b4a5968778695a4b3c
+memory_total_bytes:
+  description: The host's memory (C(MemTotal) of C(/proc/meminfo)); 0 when it cannot be read.
+  returned: always
+  type: int
+  sample: 16777216000
 selinux:
   description: Whether SELinux is enforcing (C(/sys/fs/selinux/enforce) reads C(1)).
   returned: always
@@ -141,6 +152,17 @@ def bridge_name(network):
             or network.get("network_interface") or "")
 
 
+def memory_total(path="/proc/meminfo"):
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def selinux_enforcing(path="/sys/fs/selinux/enforce"):
     try:
         with open(path) as handle:
@@ -149,7 +171,7 @@ def selinux_enforcing(path="/sys/fs/selinux/enforce"):
         return False
 
 
-def read(module, engine, label, networks):
+def read(module, engine, label, networks, all_networks=False):
     ids = [line for line in module.run_command(
         [engine, "ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}}"],
         check_rc=True)[1].split() if line]
@@ -162,7 +184,14 @@ def read(module, engine, label, networks):
             images[reference] = (found[0].get("Id") if found else None) or None
         entry["current_image_id"] = images.get(reference)
     found_networks = {}
+    if all_networks:
+        listed = module.run_command([engine, "network", "ls", "--format", "{{.Name}}"], check_rc=True)[1].split()
+        for data in _json(module, [engine, "network", "inspect"] + listed) if listed else []:
+            found_networks[data.get("Name") or data.get("name") or ""] = {"bridge": bridge_name(data)}
+        found_networks.pop("", None)
     for name in networks:
+        if name in found_networks:
+            continue
         data = _json(module, [engine, "network", "inspect", name])
         if data:
             found_networks[name] = {"bridge": bridge_name(data[0])}
@@ -174,13 +203,16 @@ def main():
         "engine": {"type": "str", "choices": ["docker", "podman"], "required": True},
         "label": {"type": "str", "default": "io.llmops.spec"},
         "networks": {"type": "list", "elements": "str", "default": []},
+        "all_networks": {"type": "bool", "default": False},
     }, supports_check_mode=True)
     engine = module.get_bin_path(module.params["engine"])
     if not engine:
-        module.exit_json(changed=False, engine_present=False, containers={}, networks={}, selinux=selinux_enforcing())
-    containers, networks = read(module, engine, module.params["label"], module.params["networks"])
+        module.exit_json(changed=False, engine_present=False, containers={}, networks={}, selinux=selinux_enforcing(),
+                         memory_total_bytes=memory_total())
+    containers, networks = read(module, engine, module.params["label"], module.params["networks"],
+                                module.params["all_networks"])
     module.exit_json(changed=False, engine_present=True, containers=containers, networks=networks,
-                     selinux=selinux_enforcing())
+                     selinux=selinux_enforcing(), memory_total_bytes=memory_total())
 
 
 if __name__ == "__main__":

@@ -173,26 +173,41 @@ def test_site_yml_passes_headers_token_unprinted(lab, figure):
     assert _SEEN.get("site_token_count") == 0
 
 
+# What each container claims (issue 11, must-show 5): a read-only root and its own user where the image allows it.
+# Ollama's image runs as root and writes under /root/.ollama and /tmp; LobeChat's 1.x image writes to its
+# own directory; nginx's master starts as root and hands the work to its worker user.
+READ_ONLY = {"ollama-guard"}
+
+
 def test_container_hardening(lab, figure):
-    f = figure("7 exposure", "docker inspect of the three containers inside the lab host")
-    for name in ("ollama", "lobechat", "front-door"):
+    f = figure("7 exposure", "docker inspect of every container inside the lab host: limits, user, read-only root, "
+                             "privileges, logs, published ports")
+    for name in ("ollama", "ollama-guard", "lobechat", "front-door"):
         data = json.loads(fl.inner_docker(fl.HOST, "inspect", name).stdout)[0]
         hc = data["HostConfig"]
         log = hc["LogConfig"]
-        f.add(name, "Privileged=%s SecurityOpt=%s CapDrop=%s Log=%s %s" % (
-            hc["Privileged"], hc.get("SecurityOpt"), hc.get("CapDrop"), log["Type"],
-            ",".join("%s=%s" % kv for kv in sorted(log.get("Config", {}).items()))))
+        published = sorted("%s:%s" % (b["HostIp"] or "0.0.0.0", b["HostPort"])
+                           for bindings in (hc.get("PortBindings") or {}).values() for b in bindings or [])
+        f.add(name, "Memory=%dMiB PidsLimit=%s User=%s ReadonlyRootfs=%s Privileged=%s SecurityOpt=%s CapDrop=%s "
+                    "CapAdd=%s Log=%s %s Published=%s" % (
+                        hc["Memory"] // 1048576, hc.get("PidsLimit"), data["Config"].get("User") or "root",
+                        hc.get("ReadonlyRootfs"), hc["Privileged"], hc.get("SecurityOpt"), hc.get("CapDrop"),
+                        hc.get("CapAdd"), log["Type"], ",".join("%s=%s" % kv for kv in sorted(log.get("Config", {}).items())),
+                        ",".join(published) or "none"))
         assert hc["Privileged"] is False
         assert "no-new-privileges" in (hc.get("SecurityOpt") or []) or \
             "no-new-privileges:true" in (hc.get("SecurityOpt") or [])
         assert "ALL" in (hc.get("CapDrop") or [])
         assert log["Type"] in ("json-file", "local")
         assert log["Config"].get("max-size") and int(log["Config"].get("max-file", "0")) >= 1
+        assert hc.get("ReadonlyRootfs") is (name in READ_ONLY), name
+        if name != "lobechat":  # LobeChat's memory default is the role's to set (its 2.x role)
+            assert hc["Memory"] > 0 and (hc.get("PidsLimit") or 0) > 0, (name, hc["Memory"], hc.get("PidsLimit"))
         for bindings in (hc.get("PortBindings") or {}).values():
             for b in bindings or []:
+                assert name in ("ollama", "front-door"), "%s publishes %s" % (name, b)
                 if name == "ollama":
                     assert b["HostIp"] == "127.0.0.1", b
-                assert name != "lobechat", "LobeChat publishes %s" % b
 
 
 # --- Issue 11: a neighbour that routes to the inner container network, or to 127.0.0.1, through the host ---
@@ -240,23 +255,31 @@ _UNDO_LOOPBACK_ROUTE = ("ip rule add pref 0 lookup local 2>/dev/null; ip rule de
                         "ip route flush table %d 2>/dev/null; true" % (_LOOPBACK_TABLE, _LOOPBACK_TABLE))
 
 
-def _network_targets(network="llmops"):
-    """The fault host's inner network: its subnet, and each container's address with its container
-    ports (exposed or published) and the host ports it publishes."""
-    net = json.loads(fl.inner_docker(fl.HOST, "network", "inspect", network).stdout)[0]
-    subnet = net["IPAM"]["Config"][0]["Subnet"]
-    containers = {}
-    for info in (net.get("Containers") or {}).values():
-        data = json.loads(fl.inner_docker(fl.HOST, "inspect", info["Name"]).stdout)[0]
-        ports = set(data["Config"].get("ExposedPorts") or {}) | set(data["HostConfig"].get("PortBindings") or {})
-        published = [(b.get("HostIp") or "0.0.0.0", int(b["HostPort"]))
-                     for bindings in (data["HostConfig"].get("PortBindings") or {}).values() for b in bindings or []]
-        containers[info["Name"]] = {
-            "ip": info["IPv4Address"].split("/")[0],
-            "ports": sorted(int(p.split("/")[0]) for p in ports if p.endswith("/tcp")),
-            "published": published,
-        }
-    return subnet, containers
+# The ports the collection's containers listen on (Ollama and the guard 11434, LobeChat 3210, Open WebUI 8080, the
+# front door 80 and 443), probed at every address beside the ports an image declares.
+SERVICE_PORTS = {11434, 3210, 8080, 80, 443}
+
+
+def _network_targets(networks=("llmops", "llmops-ui")):
+    """The fault host's inner networks (Ollama's, and the UIs' and front door's beside it): their subnets, and each
+    container's address on them with its container ports (exposed or published) and the host ports it publishes."""
+    subnets, containers = [], {}
+    for network in networks:
+        net = json.loads(fl.inner_docker(fl.HOST, "network", "inspect", network).stdout)[0]
+        subnets.append(net["IPAM"]["Config"][0]["Subnet"])
+        for info in (net.get("Containers") or {}).values():
+            data = json.loads(fl.inner_docker(fl.HOST, "inspect", info["Name"]).stdout)[0]
+            ports = set(data["Config"].get("ExposedPorts") or {}) | set(data["HostConfig"].get("PortBindings") or {})
+            published = [(b.get("HostIp") or "0.0.0.0", int(b["HostPort"]))
+                         for bindings in (data["HostConfig"].get("PortBindings") or {}).values() for b in bindings or []]
+            # A container on both networks (the API guard) is probed at each of its addresses.
+            key = info["Name"] if info["Name"] not in containers else "%s@%s" % (info["Name"], network)
+            containers[key] = {
+                "ip": info["IPv4Address"].split("/")[0],
+                "ports": sorted({int(p.split("/")[0]) for p in ports if p.endswith("/tcp")} | SERVICE_PORTS),
+                "published": published,
+            }
+    return subnets, containers
 
 
 def _probe(targets):
@@ -283,8 +306,8 @@ def test_lan_neighbour_routing_through_the_host(lab, figure):
                "through it (policy rule, route_localnet); TCP connects to every container port of the network and "
                "every published port; then the filter removed, the probes again, the filter back by its unit")
     ip = host_ip()
-    subnet, containers = _network_targets()
-    assert {"ollama", "lobechat"} <= set(containers), containers
+    subnets, containers = _network_targets()
+    assert {"ollama", "ollama-guard", "lobechat", "front-door"} <= set(containers), containers
     assert 11434 in containers["ollama"]["ports"] and 3210 in containers["lobechat"]["ports"], containers
     direct = ["%s:%d" % (c["ip"], p) for c in containers.values() for p in c["ports"]]
     published = sorted({port for c in containers.values() for _addr, port in c["published"]})
@@ -293,7 +316,8 @@ def test_lan_neighbour_routing_through_the_host(lab, figure):
                        if not addr.startswith("127.")]
     assert _filter_in_place(fl.HOST), fl.in_host(fl.HOST, "iptables -S DOCKER-USER; iptables -S LLMOPS-FORWARD").stdout
     try:
-        fl.in_host(fl.PROBE, "ip route replace %s via %s" % (subnet, ip))
+        for subnet in subnets:
+            fl.in_host(fl.PROBE, "ip route replace %s via %s" % (subnet, ip))
         fl.in_host(fl.PROBE, _loopback_route_script(ip, published))
         route = fl.in_host(fl.PROBE, "ip route get 127.0.0.1 ipproto 6 dport %d" % published[0]).stdout
         assert "via %s" % ip in route, route        # the neighbour really sends 127.0.0.1 to the fault host
@@ -313,7 +337,8 @@ def test_lan_neighbour_routing_through_the_host(lab, figure):
         f.add("after systemctl restart llmops-forward-filter, answering",
               sum(1 for t in direct + loopback if again[t] == "open"))
     finally:
-        fl.in_host(fl.PROBE, "ip route del %s 2>/dev/null; %s" % (subnet, _UNDO_LOOPBACK_ROUTE), check=False)
+        fl.in_host(fl.PROBE, "%s; %s" % ("; ".join("ip route del %s 2>/dev/null" % subnet for subnet in subnets),
+                                         _UNDO_LOOPBACK_ROUTE), check=False)
         fl.in_host(fl.HOST, "systemctl restart llmops-forward-filter.service", check=False)
     assert answering == [], "ports that answered a neighbour routing through the host: %s" % answering
     assert all(seen[t] == "open" for t in beyond_loopback), {t: seen[t] for t in beyond_loopback}
@@ -344,3 +369,79 @@ def test_lan_filter_survives_engine_restart(lab, figure):
     res = lab.converge(args=["--check"], timeout=600)
     f.add("site.yml --check on the converged host", "rc=%s changed=%s" % (res.rc, res.recap.get(fl.HOST, {}).get("changed")))
     assert res.rc == 0 and res.changed(fl.HOST) == 0, res.tail(60)
+
+
+# --- The same neighbour against the other operating systems and engines the collection installs ---
+
+ENGINE_HOSTS = [("llmops-faults-d13-docker", "13", "docker"), ("llmops-faults-d13-podman", "13", "podman"),
+                ("llmops-faults-d12-podman", "12", "podman")]
+
+
+def _engine_targets(host, engine):
+    """Subnets of the collection's networks on `host`, and every container's address and ports on them, read
+    from the containers themselves (Podman's network inspect does not list containers)."""
+    subnets = []
+    for network in ("llmops", "llmops-ui"):
+        net = json.loads(fl.in_host(host, "%s network inspect %s" % (engine, network)).stdout)[0]
+        config = (net.get("IPAM") or {}).get("Config") or net.get("subnets") or []
+        subnets.append(config[0].get("Subnet") or config[0].get("subnet"))
+    containers = {}
+    for name in fl.in_host(host, "%s ps --format '{{.Names}}'" % engine).stdout.split():
+        data = json.loads(fl.in_host(host, "%s inspect %s" % (engine, name)).stdout)[0]
+        ports = set(data["Config"].get("ExposedPorts") or {}) | set(data["HostConfig"].get("PortBindings") or {})
+        published = [(b.get("HostIp") or "0.0.0.0", int(b["HostPort"]))
+                     for bindings in (data["HostConfig"].get("PortBindings") or {}).values() for b in bindings or []]
+        for network, info in (data["NetworkSettings"].get("Networks") or {}).items():
+            containers["%s@%s" % (name, network)] = {
+                "ip": info["IPAddress"], "published": published,
+                "ports": sorted({int(p.split("/")[0]) for p in ports if p.endswith("/tcp")} | SERVICE_PORTS)}
+    return subnets, containers
+
+
+@pytest.mark.parametrize("host,debian,engine", ENGINE_HOSTS, ids=[h for h, _d, _e in ENGINE_HOSTS])
+def test_lan_neighbour_on_other_engines(lab, figure, host, debian, engine):
+    """Issue 11, must-show 1, on Debian 13 with Docker and with Podman, and on Debian 12 with Podman: a fresh lab host
+    converged by site.yml; the neighbour routes both inner subnets, and 127.0.0.1, through it. Only the front door
+    answers."""
+    f = figure("7 exposure", "neighbour routing through a Debian %s host with %s: TCP connects to every container "
+                             "address and port, to 127.0.0.1 through the host, and to what is published beyond loopback"
+               % (debian, engine))
+    fl.sh([str(fl.LAB_BIN), "host", "rm", host], check=False, timeout=120)
+    fl.sh([str(fl.LAB_BIN), "host", "up", host, "--debian", debian], timeout=180)
+    try:
+        res = fl.run_play(limit=host, timeout=900)
+        assert res.rc == 0, res.tail(60)
+        version = fl.in_host(host, "%s --version" % engine).stdout.strip()
+        ip = fl.host_ip(host)
+        subnets, containers = _engine_targets(host, engine)
+        assert {"ollama@llmops", "ollama-guard@llmops", "ollama-guard@llmops-ui", "lobechat@llmops-ui",
+                "front-door@llmops-ui"} <= set(containers), containers
+        direct = sorted({"%s:%d" % (c["ip"], p) for c in containers.values() for p in c["ports"]})
+        published = sorted({port for c in containers.values() for _addr, port in c["published"]})
+        loopback = ["127.0.0.1:%d" % p for p in published]
+        beyond = sorted({"%s:%d" % (ip, port) for c in containers.values() for addr, port in c["published"]
+                         if not addr.startswith("127.")})
+        try:
+            for subnet in subnets:
+                fl.in_host(fl.PROBE, "ip route replace %s via %s" % (subnet, ip))
+            fl.in_host(fl.PROBE, _loopback_route_script(ip, published))
+            seen = _probe(direct + loopback + beyond)
+            fl.in_host(host, _REMOVE_JUMP)
+            unfiltered = _probe(direct + loopback)
+        finally:
+            fl.in_host(fl.PROBE, "%s; %s" % ("; ".join("ip route del %s 2>/dev/null" % s for s in subnets),
+                                             _UNDO_LOOPBACK_ROUTE), check=False)
+            fl.in_host(host, "systemctl restart llmops-forward-filter.service", check=False)
+        answering = sorted(t for t in direct + loopback if seen[t] == "open")
+        f.add("engine", version)
+        f.add("ports probed (container addresses / 127.0.0.1 via the host)", "%d / %d" % (len(direct), len(loopback)))
+        f.add("ports answering", "%d%s" % (len(answering), (" " + ", ".join(answering)) if answering else ""))
+        f.add("published beyond loopback, answering (the front door)",
+              ", ".join("%s %s" % (t.rsplit(":", 1)[1], seen[t]) for t in beyond) or "none")
+        f.add("without the filter, answering", "%d (%s)" % (
+            sum(1 for t in direct + loopback if unfiltered[t] == "open"),
+            ", ".join(t for t in direct + loopback if unfiltered[t] == "open")))
+        assert answering == [], "ports that answered a neighbour routing through %s: %s" % (host, answering)
+        assert beyond and all(seen[t] == "open" for t in beyond), {t: seen.get(t) for t in beyond}
+    finally:
+        fl.sh([str(fl.LAB_BIN), "host", "rm", host], check=False, timeout=120)

@@ -167,6 +167,15 @@ def test_container_running_and_healthy(lab_host, name):
     assert not config["HostConfig"].get("Privileged")
 
 
+def test_ollama_is_limited_and_keeps_to_the_server(lab_host):
+    config = inspect(lab_host, "ollama")
+    total = int(lab_host.run("awk '/^MemTotal:/ {print $2}' /proc/meminfo").stdout) * 1024
+    # 90% of the host's memory by default, worked out in megabytes.
+    assert abs(config["HostConfig"]["Memory"] - total * 0.9) < 2 * 1048576, (config["HostConfig"]["Memory"], total)
+    assert config["HostConfig"]["PidsLimit"] == 4096
+    assert "OLLAMA_NO_CLOUD=1" in config["Config"]["Env"]
+
+
 def test_front_door_runs_unprivileged_and_is_the_only_port_beyond_loopback(lab_host):
     config = inspect(lab_host, "front-door")
     assert config["State"]["Running"]
@@ -228,9 +237,37 @@ def test_ollama_published_on_loopback_only(lab_host):
     assert lab_host.run("python3 -c %s", "import socket;socket.create_connection(('127.0.0.1',11434),3)").rc == 0
 
 
-def test_ollama_lobechat_and_the_front_door_share_a_private_network(lab_host):
-    nets = [set(inspect(lab_host, name)["NetworkSettings"]["Networks"]) for name in ("ollama", "lobechat", "front-door")]
-    assert nets[0] == nets[1] == nets[2] == {"llmops"}
+def test_only_the_api_guard_shares_a_network_with_ollama(lab_host):
+    nets = {name: set(inspect(lab_host, name)["NetworkSettings"]["Networks"])
+            for name in ("ollama", "ollama-guard", "lobechat", "front-door")}
+    assert nets["ollama"] == {"llmops"}
+    assert nets["ollama-guard"] == {"llmops", "llmops-ui"}
+    assert nets["lobechat"] == nets["front-door"] == {"llmops-ui"}
+    assert inspect(lab_host, "lobechat")["Config"]["Env"].count("OLLAMA_PROXY_URL=http://ollama-guard:11434") == 1
+
+
+def test_the_ui_reaches_ollama_only_through_the_api_guard(lab_host):
+    """From inside the UI's container: Ollama's name does not resolve and its address does not answer, while the
+    guard passes a chat model listing and refuses a pull."""
+    ollama_ip = inspect(lab_host, "ollama")["NetworkSettings"]["Networks"]["llmops"]["IPAddress"]
+    probe = (
+        "import json, socket, urllib.request, urllib.error\n"
+        "def connects(host):\n"
+        "    try:\n"
+        "        socket.create_connection((host, 11434), 3).close(); return True\n"
+        "    except OSError:\n"
+        "        return False\n"
+        "def status(method, path):\n"
+        "    req = urllib.request.Request('http://ollama-guard:11434' + path, method=method,\n"
+        "                                 data=b'{}' if method == 'POST' else None)\n"
+        "    try:\n"
+        "        return urllib.request.urlopen(req, timeout=10).status\n"
+        "    except urllib.error.HTTPError as e:\n"
+        "        return e.code\n"
+        "print(json.dumps({'name': connects('ollama'), 'address': connects(%r),\n"
+        "                  'tags': status('GET', '/api/tags'), 'pull': status('POST', '/api/pull')}))\n" % ollama_ip)
+    result = json.loads(engine(lab_host, "exec", "lobechat", "python3", "-c", probe))
+    assert result == {"name": False, "address": False, "tags": 200, "pull": 403}
 
 
 @pytest.mark.parametrize("name", MODELS)

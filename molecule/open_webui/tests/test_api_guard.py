@@ -21,7 +21,9 @@ LAB_HOST = os.environ.get("LLMOPS_LAB_HOST", "llmops-molecule-open-webui")
 ENGINE = os.environ.get("LLMOPS_ENGINE", "docker")
 GUARD = "ollama-guard"
 GUARD_URL = "http://ollama-guard:11434"
-NETWORK = "llmops"
+# The UIs' network, where a compromised UI would send from; Ollama is alone with the guard on its own.
+NETWORK = "llmops-ui"
+OLLAMA_NETWORK = "llmops"
 
 with open(os.path.join(PROJECT, "lab/inventory/group_vars/llm_servers.yml"), encoding="utf-8") as fh:
     MODELS = [m["name"] for m in yaml.safe_load(fh)["ollama_models_list"]]
@@ -167,12 +169,15 @@ def test_the_model_list_comes_through(allowed):
     assert allowed[("GET", "/")]["body"] == "Ollama is running"
 
 
-def test_the_guard_publishes_no_port_and_is_on_the_private_network_only(lab_host):
+def test_the_guard_publishes_no_port_and_is_on_the_private_networks_only(lab_host):
     config = inspect(lab_host, GUARD)
     assert config["State"]["Running"]
     assert not config["HostConfig"].get("PortBindings")
     assert not [b for b in (config["NetworkSettings"].get("Ports") or {}).values() if b]
-    assert set(config["NetworkSettings"]["Networks"]) == {NETWORK}
+    assert set(config["NetworkSettings"]["Networks"]) == {NETWORK, OLLAMA_NETWORK}
+    # Ollama is on its own network, which the UI does not join.
+    assert set(inspect(lab_host, "ollama")["NetworkSettings"]["Networks"]) == {OLLAMA_NETWORK}
+    assert set(inspect(lab_host, "open-webui")["NetworkSettings"]["Networks"]) == {NETWORK}
 
 
 def test_the_guard_runs_hardened(lab_host):

@@ -43,7 +43,10 @@ def fake_engine(tmp_path, name, containers, images, networks):
         '  "ps --all") cat $d/ps ;;\n'
         '  "container inspect") cat $d/containers.json ;;\n'
         '  "image inspect") f=$d/image-$(echo "$3" | tr / _); [ -f "$f" ] || { echo "no such image" >&2; exit 1; }; cat "$f" ;;\n'
-        '  "network inspect") f=$d/network-$3; [ -f "$f" ] || { echo "no such network" >&2; exit 1; }; cat "$f" ;;\n'
+        '  "network ls") ls $d | sed -n "s/^network-//p" ;;\n'
+        '  "network inspect") shift 2; out=""; for n in "$@"; do f=$d/network-$n;\n'
+        '    [ -f "$f" ] || { echo "no such network" >&2; exit 1; }\n'
+        '    out="$out${out:+,}$(sed "s/^\\[//; s/\\]$//" "$f")"; done; echo "[$out]" ;;\n'
         '  *) exit 2 ;;\n'
         'esac\n' % {"t": tmp_path, "d": data})
     script.chmod(0o755)
@@ -105,3 +108,21 @@ def test_selinux_enforcing_is_read_from_its_file(tmp_path):
     enforce.write_text("0\n")
     assert container_state_info.selinux_enforcing(str(enforce)) is False
     assert container_state_info.selinux_enforcing(str(tmp_path / "absent")) is False
+
+
+def test_every_network_in_one_inspect(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", fake_engine(
+        tmp_path, "docker", [], {},
+        {"bridge": {"Name": "bridge", "Options": {"com.docker.network.bridge.name": "docker0"}},
+         "llmops": {"Name": "llmops", "Options": {"com.docker.network.bridge.name": "llm-llmops"}}}) + ":/usr/bin:/bin")
+    result = run_module(container_state_info, {"engine": "docker", "all_networks": True, "networks": ["gone"]})
+    assert result["networks"] == {"bridge": {"bridge": "docker0"}, "llmops": {"bridge": "llm-llmops"}}
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[1:3] == ["network ls --format {{.Name}}", "network inspect bridge llmops"]
+
+
+def test_the_hosts_memory_is_read_from_meminfo(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16384000 kB\nMemFree:         1000 kB\n")
+    assert container_state_info.memory_total(str(meminfo)) == 16384000 * 1024
+    assert container_state_info.memory_total(str(tmp_path / "absent")) == 0
