@@ -25,6 +25,7 @@ GUIDES = {
     "README.md": ("readme", "Overview and quick start"),
     "docs/rollout.md": ("rollout", "Fleet rollout and the model mirror"),
     "docs/modules.md": ("modules", "Decisions behind the modules"),
+    "docs/supply-chain.md": ("supply-chain", "Supply chain: version floor, image digests, model registries"),
 }
 # No heading labels (antsibull-docs wants each page's labels under its own prefix); tables never
 # wrapped, since a literal broken across lines of a grid table cell is invalid reStructuredText.

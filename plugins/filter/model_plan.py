@@ -22,6 +22,20 @@ options:
     description: The variable the list came from, named in every problem.
     type: str
     default: ollama_models_list
+  allowed_registries:
+    description:
+      - The registries models may come from, each a host (any port) or V(host:port) (that port only), matched
+        without regard to case; empty or omitted allows every registry.
+      - A model's registry is the host part of its name (V(registry.ollama.ai) for a name without one, such as
+        V(qwen2.5:0.5b)). Every model pulled or fetched is checked, the base (C(from)) of a custom model included;
+        models to delete are not.
+    type: list
+    elements: str
+    default: []
+  allowed_option:
+    description: The variable O(allowed_registries) came from, named in the problems.
+    type: str
+    default: ollama_models_allowed_registries
 """
 
 EXAMPLES = r"""
@@ -29,6 +43,13 @@ EXAMPLES = r"""
   ansible.builtin.fail:
     msg: "{{ (ollama_models_list | llmops.ollama.model_plan).problems | join('; ') }}"
   when: (ollama_models_list | llmops.ollama.model_plan).problems | length > 0
+
+- name: Refuse, too, a model from a registry the site does not trust
+  ansible.builtin.fail:
+    msg: "{{ __plan.problems | join('; ') }}"
+  when: __plan.problems | length > 0
+  vars:
+    __plan: "{{ ollama_models_list | llmops.ollama.model_plan(allowed_registries=['registry.ollama.ai', 'harbor.example.com']) }}"
 """
 
 RETURN = r"""
@@ -71,6 +92,7 @@ _value:
 import json
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
+from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import InvalidMirror, auth_hosts
 
 STATES = ("present", "latest", "absent")
 
@@ -113,16 +135,52 @@ def _json(value):
         return repr(value)
 
 
-def model_plan(models, option="ollama_models_list"):
-    if models is None:
-        models = []
-    if isinstance(models, (str, bytes)) or not isinstance(models, (list, tuple)):
-        return {"problems": ["%s=%s must be a list of models" % (option, _json(models))],
-                "entries": [], "pulled": [], "custom": [], "absent": [], "wanted": [], "fetched": []}
-    raw = [({"name": m} if isinstance(m, str) else m) for m in models]
+def _allowed(values, option):
+    """([(host, port or None)], problems) of an allowlist of registries; an empty list allows every registry."""
+    if values is None or values == "":
+        return [], []
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        return [], ["%s=%s must be a list of registry hosts such as registry.ollama.ai or harbor.example.com:8443"
+                    % (option, _json(values))]
+    try:
+        return auth_hosts(values, option), []
+    except InvalidMirror as exc:
+        return [], ["invalid %s" % exc]
+
+
+def _registry_problems(raw, option, allowed, allowed_option, listed):
+    """A problem for each model to be pulled or fetched (custom models' bases too) whose registry is not allowed."""
     problems = []
     for index, entry in enumerate(raw):
+        if entry.get("state", "present") == "absent":
+            continue
+        key = "from" if "from" in entry else "name"
+        name = _model_name.parse(entry[key])
+        if not _model_name.registry_listed(name, allowed):
+            host, port = _model_name.registry_of(name)
+            problems.append(
+                "%s[%d]: %s=%s comes from the registry %s, which %s does not list (%s); pull it from a listed "
+                "registry, or add the registry to %s if the site trusts it"
+                % (option, index, key, _json(entry[key]), host if port is None else "%s:%d" % (host, port),
+                   allowed_option, ", ".join(listed), allowed_option))
+    return problems
+
+
+def model_plan(models, option="ollama_models_list", allowed_registries=None,
+               allowed_option="ollama_models_allowed_registries"):
+    if models is None:
+        models = []
+    allowed, problems = _allowed(allowed_registries, allowed_option)
+    if isinstance(models, (str, bytes)) or not isinstance(models, (list, tuple)):
+        return {"problems": problems + ["%s=%s must be a list of models" % (option, _json(models))],
+                "entries": [], "pulled": [], "custom": [], "absent": [], "wanted": [], "fetched": []}
+    raw = [({"name": m} if isinstance(m, str) else m) for m in models]
+    for index, entry in enumerate(raw):
         problems.extend("invalid %s: %s" % (option, p) for p in _entry_problems(index, entry, option))
+    if not problems and allowed:
+        listed = [host if port is None else "%s:%d" % (host, port) for host, port in allowed]
+        problems.extend("refusing %s: %s" % (option, p)
+                        for p in _registry_problems(raw, option, allowed, allowed_option, listed))
     if problems:
         return {"problems": problems, "entries": [], "pulled": [], "custom": [], "absent": [], "wanted": [], "fetched": []}
     entries = [dict({"state": "present", "insecure": False}, **e) for e in raw]

@@ -140,3 +140,19 @@ def normalize_digest(value, option="digest"):
         raise InvalidName("%s: %r is not a sha256 digest; give sha256:<64 hex characters> or the 64 hex characters"
                           % (option, value))
     return match.group(1).lower()
+
+
+def registry_of(name):
+    """(host, port or None) of a complete ModelName's registry, the host in lower case:
+    qwen2.5 -> ('registry.ollama.ai', None), 10.0.0.5:5000/team/m -> ('10.0.0.5', 5000)."""
+    host, sep, port = name.host.rpartition(":")
+    if sep and host and port.isdigit():
+        return host.lower(), int(port)
+    return name.host.lower(), None
+
+
+def registry_listed(name, allowed):
+    """Whether the model's registry is one of allowed, a list of (host, port or None) in lower case: a host
+    without a port allows every port of that host, host:port only that port."""
+    host, port = registry_of(name)
+    return any(host == listed and (listed_port is None or listed_port == port) for listed, listed_port in allowed)

@@ -75,7 +75,7 @@ EXAMPLES = r"""
   llmops.ollama.ollama_fleet_report:
     dest: "{{ playbook_dir }}/report"
     hosts: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, '__report_host'))) }}"
-    version_floor: "0.17.1"
+    version_floor: "0.31.2"
   run_once: true
   delegate_to: localhost
 """

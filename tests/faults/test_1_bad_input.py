@@ -62,6 +62,20 @@ BAD_INPUTS = [
                                                    "OLLAMA_ORIGINS": "*"}}, "ollama_origins"),
     ("image-below-min", {"ollama_image_tag": "0.17.0"}, "ollama_image_tag"),
     ("image-latest", {"ollama_image_tag": "latest"}, "ollama_image_tag"),
+    # Supply chain (issue 11): the floor is judged on the tag when a digest pins the image too; a digest without the
+    # tag it belongs to cannot be judged; a malformed digest or a digest in a tag variable is refused in every role.
+    ("image-below-floor-pinned", {"ollama_image_tag": "0.20.3", "ollama_image_digest": "sha256:" + "5e" * 32},
+     "ollama_image_tag"),
+    ("image-digest-without-tag", {"ollama_image_tag": "", "ollama_image_digest": "sha256:" + "5e" * 32},
+     "ollama_image_tag"),
+    ("image-digest-malformed", {"ollama_image_digest": "sha256:5e5e"}, "ollama_image_digest"),
+    ("image-digest-in-tag", {"front_door_image_tag": "1.30.3@sha256:" + "5e" * 32}, "front_door_image_tag"),
+    ("image-repository-with-tag", {"llmops_ui": "open_webui", "open_webui_admin_email": "admin@lab.example",
+                                   "open_webui_image_repository": "ghcr.io/open-webui/open-webui:v0.12.4"},
+     "open_webui_image_repository"),
+    ("models-registry-not-allowed", {"ollama_models_allowed_registries": ["registry.ollama.ai"],
+                                     "ollama_models_list": [{"name": "205.237.106.117:8443/attacker/leak_model_0"}]},
+     "ollama_models_allowed_registries"),
     ("ollama-port-high", {"ollama_port": 70000}, "ollama_port"),
     ("ollama-port-zero", {"ollama_port": 0}, "ollama_port"),
     ("ollama-port-type", {"ollama_port": "http"}, "ollama_port"),
@@ -113,12 +127,22 @@ def _run(case):
     return case_id, fl.run_play(vars_, limit=TARGETS, timeout=240)
 
 
+def _selected(session):
+    """The rows the session runs (-k may pick a few); every row when the session runs none of them one by one."""
+    picked = {item.callspec.params["case"][0] for item in session.items
+              if getattr(item, "callspec", None) is not None and "case" in item.callspec.params
+              and item.originalname == "test_bad_input_fails_in_validation"}
+    whole = any(item.originalname in ("test_bad_input_summary", "test_mirror_credentials_are_refused_without_showing_them")
+                for item in session.items)
+    return [case for case in BAD_INPUTS if whole or case[0] in picked] or BAD_INPUTS
+
+
 @pytest.fixture(scope="module")
-def bad_runs(lab):
+def bad_runs(lab, request):
     before = {name: fl.container_id(fl.HOST, name) for name in ("ollama", "lobechat", "front-door")}
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(pool.map(_run, BAD_INPUTS))
+        results = dict(pool.map(_run, _selected(request.session)))
     wall = time.monotonic() - started
     after = {name: fl.container_id(fl.HOST, name) for name in ("ollama", "lobechat", "front-door")}
     probe_engine = fl.in_host(fl.PROBE, "command -v docker podman || true").stdout.strip()

@@ -76,12 +76,44 @@ def test_every_option_is_typed_described_and_prefixed(role):
 def test_default_image_tags_are_the_lab_tags():
     env = versions()
     assert defaults("ollama")["ollama_image_tag"] == env["OLLAMA_DEFAULT_TAG"]
-    assert defaults("ollama")["ollama_min_version"] == env["OLLAMA_DEFAULT_TAG"]
     assert defaults("lobechat")["lobechat_image_tag"] == env["LOBECHAT_TAG"]
     assert defaults("front_door")["front_door_image_tag"] == env["NGINX_TAG"]
     assert defaults("open_webui")["open_webui_image_tag"] == env["OPEN_WEBUI_TAG"]
     assert defaults("api_guard")["api_guard_image_tag"] == env["NGINX_TAG"]
     assert env["OLLAMA_DEFAULT_TAG"] in env["OLLAMA_TAGS"].split()
+
+
+def _release(tag):
+    return tuple(int(part) for part in tag.lstrip("v").split("."))
+
+
+def test_the_lab_publishes_the_version_floor_and_nothing_below_it():
+    # The upgrade and rollback tests move between the lab's tags: each must pass the floor, and the
+    # floor itself is one of them (the oldest), so the lab runs what the floor lets through.
+    env = versions()
+    floor = defaults("ollama")["ollama_min_version"]
+    tags = env["OLLAMA_TAGS"].split()
+    assert floor in tags
+    assert min(tags, key=_release) == floor
+    assert max(tags, key=_release) == env["OLLAMA_DEFAULT_TAG"]
+
+
+def test_every_role_that_runs_a_container_can_pin_its_image_by_digest():
+    with_images = sorted(role for role in ROLES if "%s_image_repository" % role in defaults(role))
+    # (lobechat gets its digest variables with its 2.x role.)
+    assert {"api_guard", "front_door", "ollama", "open_webui"} <= set(with_images)
+    for role in with_images:
+        if role == "lobechat":
+            continue
+        assert defaults(role)["%s_image_digest" % role] == ""
+        assert "sha256:" in str(spec_options(role)["%s_image_digest" % role]["description"])
+    # A role that runs more than one image can pin each of them.
+    for role in [r for r in ROLES if r != "lobechat"]:
+        for name in defaults(role):
+            if name.endswith("_image_repository"):
+                digest = name[:-len("_repository")] + "_digest"
+                assert defaults(role).get(digest) == "", digest
+                assert "sha256:" in str(spec_options(role)[digest]["description"]), digest
 
 
 def test_real_users_get_the_upstream_images():

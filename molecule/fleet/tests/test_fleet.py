@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -132,6 +133,63 @@ def test_site_yml_fetches_a_missing_model_from_the_mirror_not_upstream():
     from_mirror = blob_gets(MIRROR_CONTAINER, [ip], started)
     assert {r["digest"] for r in from_mirror if r["status"] == 200} == set(model_blobs(MIRROR, MODEL))
     assert blob_gets(UPSTREAM_CONTAINER, [ip], started) == []
+
+
+def tags(name):
+    return {m["name"]: m["digest"] for m in api(name, "/api/tags")["models"]}
+
+
+def test_a_model_swapped_on_the_mirror_after_the_first_host_filled_it_is_refused_by_the_next():
+    """Issue 11: the digest the seeding host pushed pins the fetches of the later batches. Both healthy hosts lose
+    the model and the mirror is emptied, so the rollout (serial 1) has llmops-fleet-1 pull it from upstream and fill
+    the mirror again; the moment the mirror has it, the test replaces its manifest there (another build of the model,
+    blobs put there beforehand), as a compromised mirror would. llmops-fleet-2, in the next batch, must refuse it,
+    naming both digests, and fetch nothing. Runs after test_report.py (conftest.py): it leaves llmops-fleet-2 without
+    the model."""
+    sys.path.insert(0, os.path.join(PROJECT, "lab/models"))
+    import build  # noqa: E402 (lab/models)
+    import catalog  # noqa: E402
+    import oci  # noqa: E402
+
+    good = manifest_digest(UPSTREAM, MODEL)
+    swapped = build.build(MODEL, dict(catalog.MODELS[MODEL], display="Swapped on the mirror"))
+    bad = swapped.digest.split(":", 1)[1]
+    assert good and bad != good
+    for name in HEALTHY:
+        assert host(name).run("rm -rf /var/lib/ollama/models").rc == 0
+    subprocess.run([os.path.join(PROJECT, "lab/bin/lab"), "mirror", "reset"], check=True, capture_output=True,
+                   timeout=300)
+    mirror = oci.Registry(MIRROR)
+    for blob in swapped.blobs:
+        mirror.upload_blob(swapped.repository, blob.digest, blob.size, blob.chunks)
+    stop, swapped_at = threading.Event(), []
+
+    def swap_once_filled():
+        while not stop.is_set():
+            if manifest_digest(MIRROR, MODEL) == good:
+                mirror.put_manifest(swapped.repository, swapped.tag, swapped.manifest)
+                swapped_at.append(time.time())
+                return
+            time.sleep(0.2)
+
+    swapper = threading.Thread(target=swap_once_filled, daemon=True)
+    swapper.start()
+    try:
+        rc, out = rollout()
+    finally:
+        stop.set()
+        swapper.join(10)
+        # The mirror back to the model llmops-fleet-1 pushed.
+        mirror.put_manifest(swapped.repository, swapped.tag, oci.Registry(UPSTREAM).get_manifest(swapped.repository,
+                                                                                                 swapped.tag))
+    assert swapped_at, "the mirror never got the model from llmops-fleet-1:\n" + out[-3000:]
+    assert rc != 0, out[-3000:]
+    assert tags(HEALTHY[0]).get(MODEL) == good
+    fatal = [line for line in out.splitlines() if line.startswith("fatal: [%s]" % HEALTHY[1])]
+    assert fatal and good in fatal[0] and bad in fatal[0], out[-3000:]
+    assert MODEL not in tags(HEALTHY[1])
+    assert not [b for b in swapped.layers if host(HEALTHY[1]).file("/var/lib/ollama/models/blobs/" + b.digest.replace(
+        ":", "-")).exists and b.digest not in model_blobs(UPSTREAM, MODEL)], "a blob of the swapped model was written"
 
 
 def test_by_default_a_preflight_failure_stops_the_rollout_before_any_change():

@@ -65,8 +65,10 @@ DIGEST = re.compile(r"sha256[:-][0-9a-fA-F]{64}")
 GRACE_NS = 3600 * 10**9
 GRACE_SINCE = (0, 21, 0, 0, 1)  # v0.21.0-rc1: the first tag with layerPruneGracePeriod
 
-# Source lines of the log calls: exact at 0.17.1, 0.18.0, 0.21.0 and 0.33.0-rc2; a version in
-# between takes the row of the nearest lower one (older: the oldest row).
+# Source lines of the log calls: exact at 0.17.1, 0.18.0, 0.21.0, 0.31.2, 0.32.15 and 0.33.0-rc2 (the
+# lab publishes 0.31.2 and 0.32.15; PruneLayers, deleteUnusedLayers and Serve's prune are the same
+# code at those three tags); a version in between takes the row of the nearest lower one (older: the
+# oldest row).
 _LINES = (
     ((0, 17, 1), {"corrupt": "routes.go:1677", "read_dir": "images.go:450",
                   "remove_blob": "images.go:463", "total": "images.go:473",
@@ -80,6 +82,14 @@ _LINES = (
                   "remove_blob": "images.go:507", "total": "images.go:517",
                   "unused": "images.go:520", "remove_file": "images.go:464",
                   "removed": "images.go:524"}),
+    ((0, 31, 2), {"corrupt": "routes.go:1961", "read_dir": "images.go:847", "stat": "images.go:858",
+                  "remove_blob": "images.go:873", "total": "images.go:883",
+                  "unused": "images.go:886", "remove_file": "images.go:830",
+                  "removed": "images.go:890"}),
+    ((0, 32, 15), {"corrupt": "routes.go:1965", "read_dir": "images.go:883", "stat": "images.go:894",
+                   "remove_blob": "images.go:909", "total": "images.go:919",
+                   "unused": "images.go:922", "remove_file": "images.go:866",
+                   "removed": "images.go:926"}),
     ((0, 33, 0), {"corrupt": "routes.go:1965", "read_dir": "images.go:883", "stat": "images.go:894",
                   "remove_blob": "images.go:909", "total": "images.go:919",
                   "unused": "images.go:922", "remove_file": "images.go:866",

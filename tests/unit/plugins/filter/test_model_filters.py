@@ -71,3 +71,63 @@ def test_an_absent_model_may_share_a_name_with_nothing_else():
 ])
 def test_the_api_url_is_where_the_host_reaches_its_published_port(address, port, url):
     assert ollama_api_url(address, port) == url
+
+
+ATTACKER = "205.237.106.117:8443/attacker/leak_model_0"
+
+
+@pytest.mark.parametrize("allowed", [None, [], ""])
+def test_without_an_allowlist_every_registry_is_allowed(allowed):
+    assert model_plan([ATTACKER, "qwen2.5:0.5b"], allowed_registries=allowed)["problems"] == []
+
+
+def test_a_model_from_a_registry_the_allowlist_does_not_name_is_refused_naming_variable_and_model():
+    plan = model_plan(["qwen2.5:0.5b", {"name": ATTACKER}], allowed_registries=["registry.ollama.ai"])
+    assert plan["problems"] == [
+        'refusing ollama_models_list: ollama_models_list[1]: name="%s" comes from the registry 205.237.106.117:8443, '
+        "which ollama_models_allowed_registries does not list (registry.ollama.ai); pull it from a listed registry, or "
+        "add the registry to ollama_models_allowed_registries if the site trusts it" % ATTACKER]
+    # Nothing is planned from a refused list.
+    assert plan["fetched"] == [] and plan["pulled"] == []
+
+
+@pytest.mark.parametrize("allowed, models, refused", [
+    # A name without a host comes from registry.ollama.ai, whatever its namespace.
+    (["registry.ollama.ai"], ["qwen2.5", "me/mine:v1", "registry.ollama.ai/library/llama3"], []),
+    (["Registry.Ollama.AI"], ["REGISTRY.ollama.ai/library/llama3"], []),
+    (["10.0.0.3:5000"], ["qwen2.5"], [0]),
+    # A host allows every port; host:port only that one.
+    (["10.0.0.3"], ["10.0.0.3:5000/team/coder:7b", "10.0.0.3/team/coder"], []),
+    (["10.0.0.3:5000"], ["10.0.0.3:5000/team/coder:7b", "10.0.0.3:5001/team/coder:7b", "10.0.0.3/team/coder"], [1, 2]),
+    # A custom model is judged by its base; its own (local) name is not fetched from anywhere.
+    (["harbor.example.com"], [{"name": "helper", "from": "harbor.example.com/team/base:1"}], []),
+    (["harbor.example.com"], [{"name": "harbor.example.com/x/helper", "from": "qwen2.5:0.5b"}], [0]),
+    # Deleting a model is always allowed.
+    (["harbor.example.com"], [{"name": ATTACKER, "state": "absent"}], []),
+])
+def test_each_model_pulled_or_fetched_is_judged_by_its_registry(allowed, models, refused):
+    problems = model_plan(models, allowed_registries=allowed)["problems"]
+    assert [int(p.split("[", 2)[1].split("]")[0]) for p in problems] == refused, problems
+
+
+def test_a_custom_model_is_refused_naming_its_base():
+    problems = model_plan([{"name": "helper", "from": ATTACKER}], allowed_registries=["registry.ollama.ai"])["problems"]
+    assert len(problems) == 1 and 'from="%s" comes from the registry 205.237.106.117:8443' % ATTACKER in problems[0]
+
+
+@pytest.mark.parametrize("allowed, says", [
+    ("registry.ollama.ai", 'ollama_models_allowed_registries="registry.ollama.ai" must be a list of registry hosts'),
+    (["https://registry.ollama.ai"], "invalid ollama_models_allowed_registries: 'https://registry.ollama.ai' is not a "
+                                     "host name or host:port"),
+    (["registry.ollama.ai/library"], "is not a host name or host:port"),
+    (["host:99999"], "is not a host name or host:port"),
+    ([7], "is not a host name or host:port"),
+])
+def test_a_malformed_allowlist_is_refused_naming_it(allowed, says):
+    problems = model_plan(["qwen2.5"], allowed_registries=allowed)["problems"]
+    assert any(says in p for p in problems), problems
+
+
+def test_the_allowlist_variable_name_can_be_given():
+    problems = model_plan([ATTACKER], allowed_registries=["a.example"], allowed_option="site_registries")["problems"]
+    assert "which site_registries does not list (a.example)" in problems[0]

@@ -75,3 +75,22 @@ def test_digest_forms(value):
 def test_bad_digests(value):
     with pytest.raises(_model_name.InvalidName, match="^digest: "):
         _model_name.normalize_digest(value)
+
+
+@pytest.mark.parametrize("name, registry", [
+    ("qwen2.5", ("registry.ollama.ai", None)),
+    ("Registry.Ollama.AI/library/llama3", ("registry.ollama.ai", None)),
+    ("10.0.0.5:5000/team/m:1", ("10.0.0.5", 5000)),
+    ("harbor.example.com/team/m", ("harbor.example.com", None)),
+])
+def test_registry_of_a_name_is_its_host_and_port(name, registry):
+    assert _model_name.registry_of(_model_name.parse(name)) == registry
+
+
+def test_a_listed_host_allows_every_port_and_host_port_only_that_one():
+    name = _model_name.parse("10.0.0.5:5000/team/m")
+    assert _model_name.registry_listed(name, [("10.0.0.5", None)])
+    assert _model_name.registry_listed(name, [("10.0.0.5", 5000)])
+    assert not _model_name.registry_listed(name, [("10.0.0.5", 5001)])
+    assert not _model_name.registry_listed(name, [])
+    assert not _model_name.registry_listed(_model_name.parse("qwen2.5"), [("registry.ollama.ai", 443)])
