@@ -36,7 +36,7 @@ options:
     description:
       - The label whose containers are read; its value is returned as the C(spec) of each of RV(containers).
     type: str
-    default: io.llmops.spec
+    default: llmops.spec
   networks:
     description:
       - Networks to read; one that does not exist is left out of RV(networks).
@@ -51,9 +51,6 @@ options:
 notes:
   - A container changed behind the roles' back with C(docker update) keeps its label; the roles do not notice
     that change until their specification changes. Re-creating the container (C(docker rm -f)) is noticed.
-seealso:
-  - module: community.docker.docker_container
-  - module: containers.podman.podman_container
 """
 
 EXAMPLES = r"""
@@ -201,7 +198,7 @@ def read(module, engine, label, networks, all_networks=False):
 def main():
     module = AnsibleModule(argument_spec={
         "engine": {"type": "str", "choices": ["docker", "podman"], "required": True},
-        "label": {"type": "str", "default": "io.llmops.spec"},
+        "label": {"type": "str", "default": "llmops.spec"},
         "networks": {"type": "list", "elements": "str", "default": []},
         "all_networks": {"type": "bool", "default": False},
     }, supports_check_mode=True)

@@ -58,7 +58,6 @@ options:
 notes:
   - Error messages name the path, never the file's content.
 seealso:
-  - module: ansible.builtin.template
   - module: llmops.ollama.json_file
 """
 

@@ -35,7 +35,8 @@ def test_registry_on_lab_network(lab_up):
 
 
 def test_catalog_has_doubles(catalog):
-    assert sorted(catalog.get("ollama/ollama", [])) == sorted(OLLAMA_TAGS)
+    # Every tag the lab publishes now; a lab kept from an earlier release also holds that release's tags.
+    assert set(OLLAMA_TAGS) <= set(catalog.get("ollama/ollama", []))
     assert LOBECHAT_TAG in catalog.get("lobehub/lobe-chat", [])
     assert LOBEHUB_TAG in catalog.get("lobehub/lobehub", [])
 

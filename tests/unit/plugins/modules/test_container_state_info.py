@@ -13,14 +13,14 @@ from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner 
 
 DOCKER_CONTAINERS = [
     {"Name": "/ollama", "Image": "sha256:aaa",
-     "Config": {"Image": "reg/ollama/ollama:0.21.0", "Labels": {"io.llmops.spec": "h1"}},
+     "Config": {"Image": "reg/ollama/ollama:0.21.0", "Labels": {"llmops.spec": "h1"}},
      "State": {"Running": True, "Health": {"Status": "healthy"}}},
     {"Name": "/lobechat", "Image": "sha256:old", "Config": {"Image": "reg/lobehub/lobe-chat:1.143.2", "Labels": {}},
      "State": {"Running": False}},
 ]
 PODMAN_CONTAINERS = [
     {"Name": "ollama", "Image": "bbb", "ImageName": "reg/ollama/ollama:0.21.0",
-     "Config": {"Labels": {"io.llmops.spec": "h2"}}, "State": {"Running": True, "Healthcheck": {"Status": "starting"}}},
+     "Config": {"Labels": {"llmops.spec": "h2"}}, "State": {"Running": True, "Healthcheck": {"Status": "starting"}}},
 ]
 
 
@@ -69,7 +69,7 @@ def test_docker_containers_images_and_networks(tmp_path, monkeypatch):
     }
     assert result["networks"] == {"llmops": {"bridge": "llm-llmops"}}
     calls = (tmp_path / "calls").read_text().splitlines()
-    assert calls[0] == "ps --all --no-trunc --filter label=io.llmops.spec --format {{.ID}}"
+    assert calls[0] == "ps --all --no-trunc --filter label=llmops.spec --format {{.ID}}"
     # One inspect for every container, however many there are.
     assert calls[1] == "container inspect ollama-id lobechat-id"
 
