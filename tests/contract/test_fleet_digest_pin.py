@@ -66,8 +66,11 @@ def rollout(doubles, mirror, upstream, tmp_path, **extra):
     extra_vars = dict({"ollama_models_list": [{"name": MODEL}], "ollama_models_mirror_url": mirror.url,
                        "ollama_models_mirror_allow_http": True, "ollama_models_registry_url": upstream.url,
                        "ollama_models_progress_interval": 1}, **extra)
+    # The async job files at an absolute path: with the local connection the job writes under $HOME while
+    # async_status looks under the user's home from the password database, and CI runs with another $HOME.
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / "build" / "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+               ANSIBLE_ASYNC_DIR=str(tmp_path / "async"))
     argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK),
             "-e", json.dumps(extra_vars)]
     res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
