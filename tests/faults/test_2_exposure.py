@@ -8,6 +8,8 @@ import json
 import re
 import tempfile
 
+import pytest
+
 
 import faultlab as fl
 
