@@ -367,7 +367,7 @@ def test_lan_filter_survives_engine_restart(lab, figure):
     rules = fl.in_host(fl.HOST, "iptables -S LLMOPS-FORWARD").stdout
     f.add("after the engine restart", "jump first in DOCKER-USER: %s; rules: %d" % (
         _filter_in_place(fl.HOST), rules.count("-A LLMOPS-FORWARD")))
-    assert _filter_in_place(fl.HOST) and rules.count("-A LLMOPS-FORWARD") == 2, rules
+    assert _filter_in_place(fl.HOST) and rules.count("-A LLMOPS-FORWARD") == 4, rules  # two for each network: Ollama's and the UIs'
     res = lab.converge(args=["--check"], timeout=600)
     f.add("site.yml --check on the converged host", "rc=%s changed=%s" % (res.rc, res.recap.get(fl.HOST, {}).get("changed")))
     assert res.rc == 0 and res.changed(fl.HOST) == 0, res.tail(60)
@@ -375,8 +375,9 @@ def test_lan_filter_survives_engine_restart(lab, figure):
 
 # --- The same neighbour against the other operating systems and engines the collection installs ---
 
-ENGINE_HOSTS = [("llmops-faults-d13-docker", "13", "docker"), ("llmops-faults-d13-podman", "13", "podman"),
-                ("llmops-faults-d12-podman", "12", "podman")]
+# Debian 12's Podman (4.3) is not among them: it cannot give a network's bridge a name (no --interface-name), so
+# neither the collection's networks nor its LAN filter can be set up there (a limit written down in the closing note).
+ENGINE_HOSTS = [("llmops-faults-d13-docker", "13", "docker"), ("llmops-faults-d13-podman", "13", "podman")]
 
 
 def _engine_targets(host, engine):
@@ -402,7 +403,7 @@ def _engine_targets(host, engine):
 
 @pytest.mark.parametrize("host,debian,engine", ENGINE_HOSTS, ids=[h for h, _d, _e in ENGINE_HOSTS])
 def test_lan_neighbour_on_other_engines(lab, figure, host, debian, engine):
-    """Issue 11, must-show 1, on Debian 13 with Docker and with Podman, and on Debian 12 with Podman: a fresh lab host
+    """Issue 11, must-show 1, on Debian 13 with Docker and with Podman: a fresh lab host
     converged by site.yml; the neighbour routes both inner subnets, and 127.0.0.1, through it. Only the front door
     answers."""
     f = figure("7 exposure", "neighbour routing through a Debian %s host with %s: TCP connects to every container "

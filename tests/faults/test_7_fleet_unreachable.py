@@ -10,7 +10,8 @@ import pytest
 import faultlab as fl
 
 F2 = "llmops-faults-f2"
-KILL_AT = "TASK [llmops.ollama.ollama : Run the Ollama container]"
+# The Ollama container task, where the engine pulls the image (roles/_container runs every container).
+KILL_AT = "TASK [llmops.ollama._container : Run the container with Docker | ollama]"
 
 
 @pytest.fixture
