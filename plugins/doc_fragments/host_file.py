@@ -20,3 +20,20 @@ options:
     type: str
     default: root
 """
+
+    # The options of the modules that keep a whole file's text (json_file, text_file).
+    WRITER = r"""
+options:
+  mode:
+    description:
+      - The file's mode, in octal, such as V("0644") (quote it in YAML). Symbolic modes are not supported.
+    type: raw
+    default: "0644"
+  create_parent:
+    description:
+      - Create the parent directory (and the missing ones above it) with mode C(0755) when it is missing.
+      - An existing directory is never changed.
+      - When V(false), a missing parent directory fails.
+    type: bool
+    default: true
+"""

@@ -283,3 +283,13 @@ def keep_content(path, new, mode, owner, group, create_parent, check_mode, dir_m
             else:
                 target.fix_attributes(mode, uid, gid)
     return changed, before is None, before
+
+
+# The argument spec of the modules that keep a whole file's text (json_file, text_file); the documentation is the
+# llmops.ollama.host_file and llmops.ollama.host_file.writer fragments.
+WRITER_ARGS = {
+    "mode": {"type": "raw", "default": "0644"},
+    "owner": {"type": "str", "default": "root"},
+    "group": {"type": "str", "default": "root"},
+    "create_parent": {"type": "bool", "default": True},
+}

@@ -25,6 +25,7 @@ description:
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.host_file
+  - llmops.ollama.host_file.writer
 attributes:
   check_mode:
     support: full
@@ -54,18 +55,6 @@ options:
     type: str
     choices: [replace, append_rp]
     default: append_rp
-  mode:
-    description:
-      - The file's mode, in octal, such as V("0644") (quote it in YAML). Symbolic modes are not supported.
-    type: raw
-    default: "0644"
-  create_parent:
-    description:
-      - Create the parent directory (and the missing ones above it) with mode C(0755) when it is missing.
-      - An existing directory is never changed.
-      - When V(false), a missing parent directory fails.
-    type: bool
-    default: true
 notes:
   - Error messages name the path, never the file's content.
 """
@@ -112,7 +101,7 @@ path:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils._host_file import (
-    HostFile, HostFileError, keep_content, missing_dirs)
+    HostFile, HostFileError, WRITER_ARGS, keep_content, missing_dirs)
 from ansible_collections.llmops.ollama.plugins.module_utils._json_file import (
     LIST_MERGES, JsonFileError, merge, parse_object, render)
 
@@ -144,10 +133,7 @@ def main():
             "path": {"type": "path", "required": True},
             "settings": {"type": "dict", "required": True},
             "list_merge": {"type": "str", "choices": list(LIST_MERGES), "default": "append_rp"},
-            "mode": {"type": "raw", "default": "0644"},
-            "owner": {"type": "str", "default": "root"},
-            "group": {"type": "str", "default": "root"},
-            "create_parent": {"type": "bool", "default": True},
+            **WRITER_ARGS,
         },
         supports_check_mode=True,
     )

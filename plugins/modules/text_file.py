@@ -24,6 +24,7 @@ description:
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.host_file
+  - llmops.ollama.host_file.writer
 attributes:
   check_mode:
     support: full
@@ -44,17 +45,6 @@ options:
       - The text the file holds, written as UTF-8.
     type: str
     required: true
-  mode:
-    description:
-      - The file's mode, in octal, such as V("0644") (quote it in YAML). Symbolic modes are not supported.
-    type: raw
-    default: "0644"
-  create_parent:
-    description:
-      - Create the parent directory (and the missing ones above it) with mode C(0755) when it is missing.
-      - When V(false), a missing parent directory fails.
-    type: bool
-    default: true
 notes:
   - Error messages name the path, never the file's content.
 seealso:
@@ -85,7 +75,7 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.ollama.plugins.module_utils._host_file import HostFileError, keep_content
+from ansible_collections.llmops.ollama.plugins.module_utils._host_file import HostFileError, WRITER_ARGS, keep_content
 
 
 def main():
@@ -93,10 +83,7 @@ def main():
         argument_spec={
             "path": {"type": "path", "required": True},
             "content": {"type": "str", "required": True},
-            "mode": {"type": "raw", "default": "0644"},
-            "owner": {"type": "str", "default": "root"},
-            "group": {"type": "str", "default": "root"},
-            "create_parent": {"type": "bool", "default": True},
+            **WRITER_ARGS,
         },
         supports_check_mode=True,
     )
