@@ -93,6 +93,8 @@ BAD_INPUTS = [
     ("access-code-short", {"lobechat_access_code": "1234"}, "lobechat_access_code"),
     ("access-code-in-env", {"lobechat_extra_env": {"ACCESS_CODE": "sneaky-code-123"}}, "lobechat_extra_env"),
     ("engine-docker-ce-no-url", {"container_runtime_docker_source": "docker_ce"}, "container_runtime_docker_ce_repo_url"),
+    # Debian 12's Podman 4.3 cannot name a network's bridge (found by the neighbour test on the other engines).
+    ("podman-on-debian-12", {"container_runtime_engine": "podman"}, "container_runtime_engine"),
     ("mirror-http-without-opt-in", {"ollama_models_mirror_url": "http://10.213.0.3:5000"}, "ollama_models_mirror_url"),
     ("mirror-credentials-in-url", {"ollama_models_mirror_url": "https://fleet:mirror-secret-9@10.213.0.3:5000"},
      "ollama_models_mirror_url"),
