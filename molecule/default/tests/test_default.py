@@ -321,13 +321,20 @@ def test_a_reboot_brings_every_container_back(lab_host):
     assert inspect(lab_host, "front-door")["State"]["Running"]
     assert tags(lab_host) == before_models
     deadline = time.time() + 60
+    # The lab's engine may give the restarted lab host another address than the one its certificate names (a real
+    # host keeps its address): the chain is still checked against the host's certificate, the name is not.
+    context = tls_context()
+    context.check_hostname = False
     status = None
     while status != 200:
         assert time.time() < deadline, "the front door does not reach the UI after the reboot (last: %s)" % status
         try:
-            status, _body = lobechat("/")
-        except OSError:
-            status = None
+            with urllib.request.urlopen("https://%s/" % lab_host_ip(), timeout=10, context=context) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        except OSError as err:
+            status = repr(err)
         if status != 200:
             time.sleep(2)
     rc, out = site()
