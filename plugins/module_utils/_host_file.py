@@ -260,8 +260,10 @@ class HostFile:
 def keep_content(path, new, mode, owner, group, create_parent, check_mode, dir_mode=0o755):
     """Make the regular file at `path` hold the bytes `new` with this mode and owner, writing only what differs.
 
-    Returns (changed, created, before): `before` is the file's bytes, None when it did not exist. In check mode
-    nothing is written. A missing parent directory is created (dir_mode, this owner) when `create_parent` is set."""
+    `new` may also be a function of the file's bytes (None when it does not exist) returning the bytes to keep, for
+    content worked out from what the file holds; the file is read once. Returns (changed, created, before): `before`
+    is the file's bytes, None when it did not exist. In check mode nothing is written. A missing parent directory
+    is created (dir_mode, this owner) when `create_parent` is set."""
     mode = parse_mode(mode)
     uid, gid = resolve_owner(owner, group)
     target = HostFile(path)
@@ -272,6 +274,8 @@ def keep_content(path, new, mode, owner, group, create_parent, check_mode, dir_m
     if not dirs:
         with target:
             before, st = target.read()
+    if callable(new):
+        new = new(before)
     content_changed = before != new
     attributes_changed = st is not None and (stat.S_IMODE(st.st_mode) != mode or (st.st_uid, st.st_gid) != (uid, gid))
     changed = content_changed or attributes_changed

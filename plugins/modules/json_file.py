@@ -101,7 +101,7 @@ path:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils._host_file import (
-    HostFile, HostFileError, WRITER_ARGS, keep_content, missing_dirs)
+    HostFileError, WRITER_ARGS, keep_content)
 from ansible_collections.llmops.ollama.plugins.module_utils._json_file import (
     LIST_MERGES, JsonFileError, merge, parse_object, render)
 
@@ -109,22 +109,24 @@ from ansible_collections.llmops.ollama.plugins.module_utils._json_file import (
 def update(params, check_mode):
     """(result, diff) for the file; writes nothing in check mode."""
     path = params["path"]
-    data = None
-    if not missing_dirs(HostFile(path).directory):
-        with HostFile(path) as target:
-            data, _st = target.read()
-    existing = parse_object(data, path) if data is not None else {}
-    merged = merge(existing, params["settings"], params["list_merge"])
-    new = render(merged)
-    changed, created, before = keep_content(path, new, params["mode"], params["owner"], params["group"],
+    # What the file holds is read once, by keep_content, and merged here.
+    out = {}
+
+    def merged_bytes(data):
+        existing = parse_object(data, path) if data is not None else {}
+        out["config"] = merge(existing, params["settings"], params["list_merge"])
+        out["bytes"] = render(out["config"])
+        return out["bytes"]
+
+    changed, created, before = keep_content(path, merged_bytes, params["mode"], params["owner"], params["group"],
                                             params["create_parent"], check_mode)
     diff = {
         "before_header": path,
         "after_header": path,
         "before": before.decode("utf-8") if before is not None else "",
-        "after": new.decode("utf-8"),
+        "after": out["bytes"].decode("utf-8"),
     }
-    return {"changed": changed, "created": created, "config": merged, "path": path}, diff
+    return {"changed": changed, "created": created, "config": out["config"], "path": path}, diff
 
 
 def main():
