@@ -11,8 +11,10 @@ short_description: Keep a generated secret in a private file on the host, read b
 version_added: 0.3.0
 author: llmops.ollama maintainers (@llmops)
 description:
-  - On the first run, generates a secret of O(length) letters and digits (Python's C(secrets.choice)), or takes the
-    one given in O(value), and stores it in O(path), mode C(0600).
+  - On the first run, generates a secret of O(length) letters and digits (Python's C(secrets.choice)), or, with
+    O(format=base64), the base64 text of O(length) random bytes (C(secrets.token_bytes), as C(openssl rand -base64)
+    gives), or, with O(format=rsa_jwks), a JSON Web Key Set holding one new RSA private key, or takes the one given in
+    O(value), and stores it in O(path), mode C(0600).
   - On every later run, reads the stored secret back and returns it unchanged, so a re-run never rotates it. Only a
     O(value) that differs from the stored one replaces it.
   - A stored file whose mode is not C(0600), or whose owner or group differs from O(owner) and O(group), is fixed; its
@@ -31,7 +33,8 @@ attributes:
     support: full
     details:
       - Check mode reads the stored secret and predicts the change; it writes nothing. When no secret is stored yet,
-        it returns a freshly generated one that it did not store (the next real run generates another).
+        it returns a freshly generated one that it did not store (the next real run generates another); with
+        O(format=rsa_jwks), a key set with no key instead, so that check mode makes no key.
   diff_mode:
     support: none
     details:
@@ -47,9 +50,24 @@ options:
   length:
     description:
       - The number of characters of a generated secret (letters and digits), from 16 to 4096.
+      - With O(format=base64), the number of random bytes, whose base64 text is the secret.
       - A stored secret is kept whatever its length.
     type: int
     default: 32
+  format:
+    description:
+      - What a generated secret is made of. V(alphanumeric) is O(length) letters and digits; V(base64) is the
+        standard base64 text (with padding) of O(length) random bytes, for a key such as LobeHub's
+        C(KEY_VAULTS_SECRET) (base64 of 32 bytes).
+      - V(rsa_jwks) is a JSON Web Key Set whose C(keys) list holds the private JWK of one RSA key of O(length) bits (2048 or
+        more; a smaller O(length) means 2048) for C(RS256) signatures, such as LobeHub's C(JWKS_KEY). The key is made by
+        the host's C(openssl) command (C(openssl genpkey)); its C(kid) is the first 16 hex characters of the SHA-256 of
+        its modulus in base64url. No key reaches a command line or the result's messages.
+      - A stored or given secret is kept as it is, whatever its format.
+    type: str
+    choices: [alphanumeric, base64, rsa_jwks]
+    default: alphanumeric
+    version_added: 0.4.0
   value:
     description:
       - The user's own secret. When it differs from the stored one, it replaces it.
@@ -73,6 +91,14 @@ EXAMPLES = r"""
     path: /etc/llmops/lobechat/access_code
     value: "{{ lobechat_access_code }}"
   register: access_code
+  no_log: true
+
+- name: LobeHub's KEY_VAULTS_SECRET, the base64 text of 32 random bytes
+  llmops.ollama.secret_file:
+    path: /etc/llmops/lobechat/key-vaults-secret
+    format: base64
+    length: 32
+  register: key_vaults_secret
   no_log: true
 
 - name: Use it
@@ -101,6 +127,9 @@ path:
   sample: /etc/llmops/lobechat/access_code
 """
 
+import base64
+import hashlib
+import json
 import secrets
 import string
 
@@ -118,16 +147,85 @@ ALPHABET = string.ascii_letters + string.digits
 MASKED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
-def generate(length):
+RSA_MIN_BITS = 2048
+# The parts of an RSA private key as `openssl pkey -text` names them, and as a JWK does (RFC 7518, 6.3).
+_RSA_PARTS = (("modulus", "n"), ("publicExponent", "e"), ("privateExponent", "d"), ("prime1", "p"), ("prime2", "q"),
+              ("exponent1", "dp"), ("exponent2", "dq"), ("coefficient", "qi"))
+
+
+def generate(length, fmt="alphanumeric"):
+    if fmt == "base64":
+        return base64.b64encode(secrets.token_bytes(length)).decode("ascii")
     return "".join(secrets.choice(ALPHABET) for dummy in range(length))
 
 
-def keep_secret(path, length, value, uid, gid, check_mode):
-    """(changed, created, secret) for the file at path; writes nothing in check mode."""
+def _b64url_uint(number):
+    raw = number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def rsa_parts(text):
+    """The integers of an RSA private key from `openssl pkey -text -noout`, by OpenSSL's names."""
+    parts, name, digits = {}, None, []
+    for line in text.splitlines():
+        head = line.strip()
+        if not line.startswith((" ", "\t")) and ":" in head:
+            if name and digits:
+                parts[name] = int("".join(digits).replace(":", ""), 16)
+            name, digits = None, []
+            label, dummy, rest = head.partition(":")
+            if rest.strip():  # publicExponent: 65537 (0x10001)
+                try:
+                    parts[label] = int(rest.split()[0])
+                except ValueError:
+                    pass
+            else:
+                name = label
+        elif name:
+            digits.append(head)
+    if name and digits:
+        parts[name] = int("".join(digits).replace(":", ""), 16)
+    return parts
+
+
+def jwks_from_parts(parts):
+    """A JWKS of the one RSA private key `parts` (rsa_parts()), as JSON text."""
+    missing = [name for name, dummy in _RSA_PARTS if name not in parts]
+    if missing:
+        raise HostFileError("openssl gave no %s for the RSA key" % ", ".join(missing))
+    key = {"kty": "RSA"}
+    key.update((jwk, _b64url_uint(parts[name])) for name, jwk in _RSA_PARTS)
+    key["alg"] = "RS256"
+    key["use"] = "sig"
+    key["kid"] = hashlib.sha256(_b64url_uint(parts["modulus"]).encode("ascii")).hexdigest()[:16]
+    return json.dumps({"keys": [key]}, sort_keys=True, separators=(",", ":"))
+
+
+def generate_rsa_jwks(module, bits):
+    """A new RSA key made by the host's openssl, as a JWKS; the key goes through pipes only."""
+    openssl = module.get_bin_path("openssl")
+    if not openssl:
+        raise HostFileError("format rsa_jwks: the openssl command is not installed on this host; install openssl")
+    rc, pem, err = module.run_command([openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                                       "rsa_keygen_bits:%d" % max(bits, RSA_MIN_BITS)])
+    if rc != 0:
+        raise HostFileError("openssl could not generate an RSA key: %s" % (err.strip().splitlines() or ["?"])[0])
+    rc, text, err = module.run_command([openssl, "pkey", "-text", "-noout"], data=pem)
+    if rc != 0:
+        raise HostFileError("openssl could not read the RSA key it made: %s" % (err.strip().splitlines() or ["?"])[0])
+    return jwks_from_parts(rsa_parts(text))
+
+
+def keep_secret(path, length, value, uid, gid, check_mode, fmt="alphanumeric", make=None):
+    """(changed, created, secret) for the file at path; writes nothing in check mode. `make` makes a new secret
+    (default: generate(length, fmt))."""
+    if make is None:
+        def make():
+            return generate(length, fmt)
     target = HostFile(path)
     dirs = missing_dirs(target.directory)
     if dirs:
-        secret = value if value else generate(length)
+        secret = value if value else make()
         if not check_mode:
             make_dirs(dirs, DIR_MODE, uid, gid)
             with target:
@@ -137,7 +235,7 @@ def keep_secret(path, length, value, uid, gid, check_mode):
     with target:
         data, st = target.read(MAX_SECRET_BYTES)
         if data is None or not data.strip():
-            secret = value if value else generate(length)
+            secret = value if value else make()
             if not check_mode:
                 target.write(secret.encode("utf-8"), FILE_MODE, uid, gid)
             return True, st is None, secret
@@ -162,6 +260,7 @@ def main():
             "path": {"type": "path", "required": True},
             "length": {"type": "int", "default": 32},
             "value": {"type": "str", "no_log": True},
+            "format": {"type": "str", "default": "alphanumeric", "choices": ["alphanumeric", "base64", "rsa_jwks"]},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
         },
@@ -177,7 +276,16 @@ def main():
                          path=path)
     try:
         uid, gid = resolve_owner(params["owner"], params["group"])
-        changed, created, secret = keep_secret(path, params["length"], params["value"], uid, gid, module.check_mode)
+        make = None
+        if params["format"] == "rsa_jwks" and module.check_mode:
+            # Nothing is stored in check mode: no key is made (a host without openssl yet can still be checked).
+            def make():
+                return json.dumps({"keys": []})
+        elif params["format"] == "rsa_jwks":
+            def make():
+                return generate_rsa_jwks(module, params["length"])
+        changed, created, secret = keep_secret(path, params["length"], params["value"], uid, gid, module.check_mode,
+                                               fmt=params["format"], make=make)
     except HostFileError as e:
         module.fail_json(msg=str(e), path=path)
 

@@ -27,14 +27,19 @@ _STARTED = time.time()
 class Lab:
     """The session's lab: hosts and the variables every converge of the fault host uses."""
 
-    # A known access code, so that the exposure test can look for it in the output.
-    ACCESS_CODE = "faults-access-code-5e1f0c2a9b"
+    # Known LobeHub secrets (as vault variables would give them), so that the exposure test can look for them in the
+    # output and sign in as the admin.
+    ADMIN_EMAIL = "admin@lab.example"
+    ADMIN_PASSWORD = "faults-admin-password-5e1f0c2a9b"
+    SECRETS = {
+        "lobechat_admin_password": ADMIN_PASSWORD,
+        "lobechat_auth_secret": "faults-auth-secret-0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",
+        "lobechat_key_vaults_secret": "ZmF1bHRzLWtleS12YXVsdHMtc2VjcmV0LTMyLWJ5dGU=",
+        "lobechat_postgres_password": "faults-postgres-password-7a8b9c",
+    }
 
     def __init__(self):
-        self.vars = {
-            "lobechat_access_code": self.ACCESS_CODE,
-            "ollama_models_list": [{"name": fl.SMALL_MODEL}],
-        }
+        self.vars = dict(self.SECRETS, ollama_models_list=[{"name": fl.SMALL_MODEL}])
         self.converge_seconds = None
 
     def converge(self, extra=None, **kw):

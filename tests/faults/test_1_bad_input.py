@@ -70,9 +70,8 @@ BAD_INPUTS = [
      "ollama_image_tag"),
     ("image-digest-malformed", {"ollama_image_digest": "sha256:5e5e"}, "ollama_image_digest"),
     ("image-digest-in-tag", {"front_door_image_tag": "1.30.3@sha256:" + "5e" * 32}, "front_door_image_tag"),
-    ("image-repository-with-tag", {"llmops_ui": "open_webui", "open_webui_admin_email": "admin@lab.example",
-                                   "open_webui_image_repository": "ghcr.io/open-webui/open-webui:v0.12.4"},
-     "open_webui_image_repository"),
+    ("image-repository-with-tag", {"lobechat_image_repository": "docker.io/lobehub/lobehub:2.2.19"},
+     "lobechat_image_repository"),
     ("models-registry-not-allowed", {"ollama_models_allowed_registries": ["registry.ollama.ai"],
                                      "ollama_models_list": [{"name": "205.237.106.117:8443/attacker/leak_model_0"}]},
      "ollama_models_allowed_registries"),
@@ -87,11 +86,28 @@ BAD_INPUTS = [
     ("data-dir-root", {"ollama_data_dir": "/"}, "ollama_data_dir"),
     ("data-dir-var-lib", {"ollama_data_dir": "/var/lib/"}, "ollama_data_dir"),
     ("data-dir-dotdot", {"ollama_data_dir": "/srv/llm/../../etc"}, "ollama_data_dir"),
-    ("access-code-in-etc", {"lobechat_access_code_file": "/etc/lobechat-code"}, "lobechat_access_code_file"),
+    # LobeChat 1.x's access code (issue 16): its variables are refused with the 2.x settings that replace them.
+    ("access-code-file-1x", {"lobechat_access_code_file": "/etc/llmops/lobechat-access-code"}, "lobechat_access_code_file"),
+    ("lobechat-secret-dir-etc", {"lobechat_secret_dir": "/etc"}, "lobechat_secret_dir"),
+    ("lobechat-backup-dir-var", {"lobechat_backup_dir": "/var"}, "lobechat_backup_dir"),
     ("gpu-vendor-unknown", {"ollama_gpu_vendor": "intel"}, "ollama_gpu_vendor"),
     ("remove-unlisted-type", {"ollama_models_remove_unlisted": "maybe"}, "ollama_models_remove_unlisted"),
-    ("access-code-short", {"lobechat_access_code": "1234"}, "lobechat_access_code"),
+    ("access-code-1x", {"lobechat_access_code": "sneaky-code-123"}, "lobechat_access_code"),
     ("access-code-in-env", {"lobechat_extra_env": {"ACCESS_CODE": "sneaky-code-123"}}, "lobechat_extra_env"),
+    ("service-mode-in-env", {"lobechat_extra_env": {"NEXT_PUBLIC_SERVICE_MODE": "server"}}, "lobechat_extra_env"),
+    ("nextauth-in-env", {"lobechat_extra_env": {"NEXTAUTH_SECRET": "sneaky-nextauth-123"}}, "lobechat_extra_env"),
+    ("lobechat-env-overrides-role", {"lobechat_extra_env": {"AUTH_ALLOWED_EMAILS": ""}}, "lobechat_extra_env"),
+    # LobeChat 1.x and LobeHub before 2.1.57 (issue 16): refused naming their advisories.
+    ("lobechat-1x-image", {"lobechat_image_tag": "1.143.2"}, "lobechat_image_tag"),
+    ("lobechat-2x-below-fix", {"lobechat_image_tag": "2.1.56"}, "lobechat_image_tag"),
+    ("lobechat-admin-email-missing", {"lobechat_admin_email": ""}, "lobechat_admin_email"),
+    ("lobechat-admin-password-short", {"lobechat_admin_password": "short-pw"}, "lobechat_admin_password"),
+    ("lobechat-key-vaults-not-32-bytes", {"lobechat_key_vaults_secret": "not-base64-of-32-bytes"},
+     "lobechat_key_vaults_secret"),
+    ("lobechat-allowed-emails-bad", {"lobechat_allowed_emails": ["everyone"]}, "lobechat_allowed_emails"),
+    ("lobechat-s3-without-keys", {"lobechat_s3_endpoint": "https://s3.example.org"}, "lobechat_s3_endpoint"),
+    ("lobechat-postgres-image-with-tag", {"lobechat_postgres_image_repository": "docker.io/paradedb/paradedb:latest-pg17"},
+     "lobechat_postgres_image_repository"),
     ("engine-docker-ce-no-url", {"container_runtime_docker_source": "docker_ce"}, "container_runtime_docker_ce_repo_url"),
     # Debian 12's Podman 4.3 cannot name a network's bridge (found by the neighbour test on the other engines).
     ("podman-on-debian-12", {"container_runtime_engine": "podman"}, "container_runtime_engine"),
@@ -183,6 +199,22 @@ def test_bad_input_fails_in_validation(bad_runs, case, figure):
     assert any(word in task for word in ("argument", "Validat", "Refuse", "Check that", "validate")), task
     assert msgs and all(variable in m for m in msgs), "the message does not name %s: %s" % (variable, msgs)
     assert "\nchanged: [" not in res.output
+
+def test_lobechat_1x_is_refused_naming_the_advisories(bad_runs):
+    results = bad_runs[0]
+    for case in ("lobechat-1x-image", "lobechat-2x-below-fix"):
+        text = " ".join(results[case].fatal_msgs())
+        assert "CVE-2026-54157" in text and "lobechat_allow_unsafe_version" in text, (case, text)
+    assert "CVE-2026-39411" in " ".join(results["lobechat-1x-image"].fatal_msgs())
+
+
+def test_access_code_era_variables_point_at_the_2x_settings(bad_runs):
+    results = bad_runs[0]
+    for case in ("access-code-1x", "access-code-file-1x", "access-code-in-env"):
+        text = " ".join(results[case].fatal_msgs())
+        assert "lobechat_admin_email" in text and "lobechat_allowed_emails" in text, (case, text)
+        assert "sneaky-code-123" not in results[case].output
+
 
 def test_mirror_credentials_are_refused_without_showing_them(bad_runs):
     results = bad_runs[0]

@@ -1,6 +1,7 @@
 """Item 7: exposure. From a second lab host Ollama's and LobeChat's ports are closed, the front door
-answers on https (http redirects) and LobeChat behind it refuses a missing or wrong access code; a -vvv
-run of site.yml prints the access code, a `headers` token and the TLS private key zero times; both containers run without privileged, with no-new-privileges and bounded logs. Issue 11: a neighbour
+answers on https (http redirects) and LobeHub (LobeChat 2.x) behind it refuses a chat without a session and a wrong
+password, and answers once the admin signs in; a -vvv run of site.yml that replaces LobeHub's secrets prints none of
+them, nor a `headers` token or the TLS private key (issue 16, must-show 4); both containers run without privileged, with no-new-privileges and bounded logs. Issue 11: a neighbour
 that routes the inner container network, or 127.0.0.1, through the host reaches no container port
 (the container_runtime role's LAN exposure filter, docs/lan-exposure.md), also after an engine restart."""
 import datetime
@@ -10,10 +11,15 @@ import tempfile
 
 import pytest
 
-
 import faultlab as fl
 
-NEW_CODE = "faults-rotated-code-77d1b3e0c4"
+# New values for LobeHub's secrets, given in the -vvv run (the admin's password is LobeHub's once the account exists,
+# so it stays).
+NEW_SECRETS = {
+    "lobechat_auth_secret": "faults-rotated-auth-secret-77d1b3e0c4a5b6c7d8e9f0a1",
+    "lobechat_key_vaults_secret": "ZmF1bHRzLXJvdGF0ZWQta2V5LXZhdWx0cy1zZWNyZXQ=",
+    "lobechat_postgres_password": "faults-rotated-postgres-password-1f2e",
+}
 TOKEN = "faults-bearer-token-3c9a61f2e8d4"
 
 
@@ -65,27 +71,41 @@ def test_ports_from_another_host(lab, figure):
     assert "evil.example" not in res.stdout and "Access-Control-Allow-Origin: *" not in res.stdout
 
 
-def _chat(ip, code):
-    header = "-H 'X-Lobe-Chat-Access-Code: %s' " % code if code is not None else ""
+def _sign_in(ip, email, password, jar="/tmp/lobehub.jar"):
+    """Better Auth's e-mail sign-in through the front door from the probe host; curl keeps the cookie in `jar`."""
+    body = json.dumps({"email": email, "password": password})
+    return probe_curl("-k -c %s -X POST -H 'Content-Type: application/json' -d '%s' https://%s/api/auth/sign-in/email"
+                      % (jar, body, ip))
+
+
+def _chat(ip, jar=None, header=None):
+    """The chat relay through the front door, with the session cookie in `jar`, or none."""
     body = json.dumps({"model": fl.SMALL_MODEL, "messages": [{"role": "user", "content": "hello there"}],
-                       "stream": False})
-    return probe_curl("-k -X POST %s-H 'Content-Type: application/json' -d '%s' https://%s/webapi/chat/ollama"
-                      % (header, body, ip))
+                       "stream": True})
+    return probe_curl("-k -X POST %s%s-H 'Content-Type: application/json' -d '%s' https://%s/webapi/chat/ollama"
+                      % ("-b %s " % jar if jar else "", "-H '%s' " % header if header else "", body, ip))
 
 
-def test_lobechat_access_code(lab, figure):
-    f = figure("7 exposure", "LobeChat chat from the probe host through the front door: no code, a wrong code, the right code")
+def test_lobehub_sign_in(lab, figure):
+    f = figure("7 exposure", "LobeHub through the front door from the probe host: a chat without a session and with the "
+                             "1.x header, a wrong password, the admin's password, then a chat with its session")
     ip = host_ip()
-    _, none_status, none_body = _chat(ip, None)
-    _, wrong_status, _ = _chat(ip, "not-the-code-000000")
-    _, right_status, right_body = _chat(ip, lab.vars["lobechat_access_code"])
-    f.add("no code / wrong / right", "HTTP %s / %s / %s" % (none_status, wrong_status, right_status))
-    assert none_status == "401" and "InvalidAccessCode" in none_body
+    _, none_status, _ = _chat(ip)
+    _, forged_status, _ = _chat(ip, header="X-lobe-chat-auth: eyJhcGlLZXkiOiJ4In0=")
+    _, wrong_status, _ = _sign_in(ip, lab.ADMIN_EMAIL, "not-the-password-000000", jar="/tmp/wrong.jar")
+    _, right_status, right_body = _sign_in(ip, lab.ADMIN_EMAIL, lab.ADMIN_PASSWORD)
+    _, chat_status, chat_body = _chat(ip, jar="/tmp/lobehub.jar")
+    f.add("chat without a session / with the 1.x header", "HTTP %s / %s" % (none_status, forged_status))
+    f.add("sign-in wrong / right password; chat signed in", "HTTP %s / %s; %s" % (wrong_status, right_status, chat_status))
+    assert none_status == "401" and forged_status == "401"
     assert wrong_status == "401"
-    assert right_status == "200" and "lab double" in right_body, right_body[:300]
-    mode = fl.in_host(fl.HOST, "stat -c '%a %U' /etc/llmops/lobechat-access-code").stdout.strip()
-    f.add("stored code file", mode)
-    assert mode == "600 root"
+    assert right_status == "200" and json.loads(right_body)["user"]["email"] == lab.ADMIN_EMAIL, right_body[:300]
+    assert chat_status == "200" and "event: text" in chat_body, chat_body[:300]
+    modes = fl.in_host(fl.HOST, "stat -c '%n %a %U' /etc/llmops/lobechat /etc/llmops/lobechat/*").stdout.strip()
+    f.add("secret files", modes.replace("\n", "; "))
+    lines = modes.splitlines()
+    assert lines[0].endswith(" 700 root") and len(lines) == 6
+    assert all(line.endswith(" 600 root") for line in lines[1:]), modes
 
 
 def _headers_variable():
@@ -125,25 +145,29 @@ def _key_lines(pem):
 
 
 def test_vvv_prints_no_secret(lab, figure, tmp_path):
-    f = figure("7 exposure", "site.yml -vvv that rotates the access code and replaces the self-signed certificate "
-               "with the user's (code, a headers token and the key file in extra vars); ollama_model_info -vvv with "
+    f = figure("7 exposure", "site.yml -vvv that replaces LobeHub's secrets and the self-signed certificate "
+               "with the user's (secrets, a headers token and the key file in extra vars); ollama_model_info -vvv with "
                "headers; count the secrets in the output")
     self_signed_key = fl.in_host(fl.HOST, "cat %s" % PRIVATE_KEY).stdout
     cert_file, key_file, user_key = _tls_pair(tempfile.mkdtemp(prefix="llmops-faults-vvv-"))
-    extra = {"lobechat_access_code": NEW_CODE, "front_door_tls_certificate_file": cert_file,
-             "front_door_tls_key_file": key_file}
+    extra = dict(NEW_SECRETS, front_door_tls_certificate_file=cert_file, front_door_tls_key_file=key_file)
     headers_var = _headers_variable()
     if headers_var:
         extra[headers_var] = {"Authorization": "Bearer " + TOKEN}
     res = lab.converge(extra, args=["-vvv"], timeout=600, log=str(tmp_path / "vvv.log"))
     assert res.rc == 0, res.tail(80)
     lab.vars.update(extra)
-    code_count = res.output.count(NEW_CODE)
+    # Every LobeHub secret, the old values (passed on every converge) and the new ones, and the private exponent of
+    # the JWKS_KEY the role generated on the host.
+    jwk = json.loads(fl.in_host(fl.HOST, "cat /etc/llmops/lobechat/jwks-key").stdout)["keys"][0]
+    secrets = list(lab.SECRETS.values()) + list(NEW_SECRETS.values()) + [jwk["d"], jwk["p"]]
+    code_count = sum(res.output.count(value) for value in secrets)
     token_count = res.output.count(TOKEN)
     key_count = sum(res.output.count(line) for line in _key_lines(user_key) + _key_lines(self_signed_key))
     stored_key = fl.in_host(fl.HOST, "cat %s; stat -c '%%a %%U' %s" % (PRIVATE_KEY, PRIVATE_KEY)).stdout
     f.add("site.yml -vvv output lines", len(res.output.splitlines()))
-    f.add("access code printed", code_count)
+    f.add("LobeHub secrets printed (admin password, AUTH_SECRET, KEY_VAULTS_SECRET, database password, old and new; "
+          "JWKS_KEY's private parts)", code_count)
     f.add("TLS private key lines printed (the user's and the replaced self-signed one)", key_count)
     f.add("headers token printed (site.yml)", "%d%s" % (token_count, "" if headers_var else
                                                         " (the role has no headers variable)"))
@@ -153,16 +177,17 @@ def test_vvv_prints_no_secret(lab, figure, tmp_path):
     assert mod.rc == 0, mod.tail(60)
     module_count = mod.output.count(TOKEN)
     f.add("headers token printed (ollama_model_info -vvv)", module_count)
-    assert code_count == 0, [line for line in res.output.splitlines() if NEW_CODE in line][:5]
+    assert code_count == 0, [line[:200] for line in res.output.splitlines() if any(v in line for v in secrets)][:5]
     assert key_count == 0, "the TLS private key appeared in the -vvv output"
     assert stored_key.strip().endswith("600 root") and user_key.strip() in stored_key
     assert token_count == 0
     assert module_count == 0, [line for line in mod.output.splitlines() if TOKEN in line][:5]
-    # The rotated code works and the old one does not.
+    # LobeHub runs with the new secrets (the database password was changed in Postgres too): the admin signs in.
     ip = host_ip()
-    fl.wait_until(lambda: fl.both_healthy(fl.HOST), 120, "both containers healthy after the code rotation")
-    assert _chat(ip, NEW_CODE)[1] == "200"
-    assert _chat(ip, type(lab).ACCESS_CODE)[1] == "401"
+    fl.wait_until(lambda: fl.both_healthy(fl.HOST), 120, "both containers healthy after the secrets were replaced")
+    stored = fl.in_host(fl.HOST, "cat /etc/llmops/lobechat/auth-secret").stdout
+    assert stored == NEW_SECRETS["lobechat_auth_secret"]
+    assert _sign_in(ip, lab.ADMIN_EMAIL, lab.ADMIN_PASSWORD)[1] == "200"
     _SEEN["site_token_count"] = token_count if headers_var else None
 
 

@@ -76,7 +76,8 @@ def test_every_option_is_typed_described_and_prefixed(role):
 def test_default_image_tags_are_the_lab_tags():
     env = versions()
     assert defaults("ollama")["ollama_image_tag"] == env["OLLAMA_DEFAULT_TAG"]
-    assert defaults("lobechat")["lobechat_image_tag"] == env["LOBECHAT_TAG"]
+    # The lobechat role runs LobeHub 2.x; the lab's 2.x stand-in is published under the same tag.
+    assert defaults("lobechat")["lobechat_image_tag"] == env["LOBEHUB_TAG"]
     assert defaults("front_door")["front_door_image_tag"] == env["NGINX_TAG"]
     assert defaults("open_webui")["open_webui_image_tag"] == env["OPEN_WEBUI_TAG"]
     assert defaults("api_guard")["api_guard_image_tag"] == env["NGINX_TAG"]
@@ -100,15 +101,12 @@ def test_the_lab_publishes_the_version_floor_and_nothing_below_it():
 
 def test_every_role_that_runs_a_container_can_pin_its_image_by_digest():
     with_images = sorted(role for role in ROLES if "%s_image_repository" % role in defaults(role))
-    # (lobechat gets its digest variables with its 2.x role.)
-    assert {"api_guard", "front_door", "ollama", "open_webui"} <= set(with_images)
+    assert {"api_guard", "front_door", "lobechat", "ollama", "open_webui"} <= set(with_images)
     for role in with_images:
-        if role == "lobechat":
-            continue
         assert defaults(role)["%s_image_digest" % role] == ""
         assert "sha256:" in str(spec_options(role)["%s_image_digest" % role]["description"])
     # A role that runs more than one image can pin each of them.
-    for role in [r for r in ROLES if r != "lobechat"]:
+    for role in ROLES:
         for name in defaults(role):
             if name.endswith("_image_repository"):
                 digest = name[:-len("_repository")] + "_digest"
@@ -118,7 +116,12 @@ def test_every_role_that_runs_a_container_can_pin_its_image_by_digest():
 
 def test_real_users_get_the_upstream_images():
     assert defaults("ollama")["ollama_image_repository"] == "docker.io/ollama/ollama"
-    assert defaults("lobechat")["lobechat_image_repository"] == "docker.io/lobehub/lobe-chat"
+    assert defaults("lobechat")["lobechat_image_repository"] == "docker.io/lobehub/lobehub"
+    # LobeHub 2.2's migrations need pg_search: ParadeDB's image for users (the lab overrides it, docs/lobehub-2.md).
+    assert defaults("lobechat")["lobechat_postgres_image_repository"] == "docker.io/paradedb/paradedb"
+    assert defaults("lobechat")["lobechat_postgres_image_tag"].endswith("-pg17")
+    assert defaults("lobechat")["lobechat_postgres_preload_libraries"] == ["pg_search"]
+    assert defaults("lobechat")["lobechat_redis_image_repository"] == "docker.io/library/redis"
     assert defaults("front_door")["front_door_image_repository"] == "docker.io/library/nginx"
     assert defaults("open_webui")["open_webui_image_repository"] == "ghcr.io/open-webui/open-webui"
     assert defaults("api_guard")["api_guard_image_repository"] == "docker.io/library/nginx"

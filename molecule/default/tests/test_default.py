@@ -1,11 +1,18 @@
-"""What a converged lab host must show (issue 4, must-show 1), for the Docker and Podman scenarios.
+"""What a converged lab host must show (issue 4, must-show 1; issue 16, must-shows 1 and 2 for LobeHub 2.x), for the
+Docker and Podman scenarios.
 
 The host is the lab host container, reached with testinfra's docker backend. The lab registry
 (127.0.0.1:5000 from the build machine) tells which digests the models must have, and its access
-log tells whether a re-run pulled anything. The mutating tests (container removed, image tag
+log tells whether a re-run pulled anything. The mutating tests (database restored, container removed, image tag
 changed) run last, in file order, and re-run site.yml with molecule's own inventory.
+
+LobeHub is driven through the front door by lab/doubles/lobehub/tests/lobehub_client.py, which makes the calls
+LobeHub's web app makes (Better Auth's e-mail sign-in, then tRPC and the chat relay); Postgres is read with psql in
+its container.
 """
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -34,6 +41,16 @@ MODELS = [m["name"] for m in LAB_VARS["ollama_models_list"]]
 with open(os.path.join(PROJECT, "lab/versions.env"), encoding="utf-8") as fh:
     VERSIONS = dict(line.strip().split("=", 1) for line in fh if "=" in line and not line.startswith("#"))
 OLLAMA_TAGS = VERSIONS["OLLAMA_TAGS"].strip('"').split()
+# LobeHub 2.x and its database: the three containers of the lobechat role, and the secrets it keeps.
+LOBEHUB_CONTAINERS = ("lobechat", "lobechat-postgres", "lobechat-redis")
+ADMIN_EMAIL = LAB_VARS["lobechat_admin_email"]
+SECRET_DIR = "/etc/llmops/lobechat"
+SECRET_FILES = ("auth-secret", "key-vaults-secret", "jwks-key", "postgres-password", "admin-password")
+BACKUP_DIR = "/var/backups/llmops/lobechat"
+
+import sys  # noqa: E402  (the stand-in's client, a stdlib module of the lab)
+sys.path.insert(0, os.path.join(PROJECT, "lab/doubles/lobehub/tests"))
+from lobehub_client import HttpError, LobeHub  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +94,21 @@ def lab_host_ip():
     return out
 
 
-def access_code(lab_host):
-    f = lab_host.file("/etc/llmops/lobechat-access-code")
-    assert f.mode == 0o600 and f.user == "root"
-    return f.content_string.strip()
+def secret(lab_host, name):
+    f = lab_host.file("%s/%s" % (SECRET_DIR, name))
+    assert f.mode == 0o600 and f.user == "root", (name, oct(f.mode), f.user)
+    return f.content_string
+
+
+def secret_digests(lab_host):
+    """The sha256 of each secret file's bytes: a re-run must leave every one as it was."""
+    return {name: hashlib.sha256(secret(lab_host, name).encode()).hexdigest() for name in SECRET_FILES}
+
+
+def psql(lab_host, sql):
+    """One query in LobeHub's database, over the Postgres container's local socket; the rows as text."""
+    return engine(lab_host, "exec", "lobechat-postgres", "psql", "-X", "-t", "-A", "-U", "postgres", "-d", "lobechat",
+                  "-c", sql).strip()
 
 
 CERTIFICATE = "/etc/llmops/front-door/tls/certificate.pem"
@@ -101,18 +129,51 @@ def tls_context():
     return ssl.create_default_context(cafile=_CA["path"])
 
 
-def lobechat(path, body=None, code=None):
-    """LobeChat through the front door: https://<host>/ from the build machine over the lab network."""
-    headers = {"Content-Type": "application/json"}
-    if code is not None:
-        headers["X-Lobe-Chat-Access-Code"] = code
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request("https://%s%s" % (lab_host_ip(), path), data=data, headers=headers)
+def front_door(path, context=None):
+    """GET through the front door: https://<host>/ from the build machine over the lab network."""
+    req = urllib.request.Request("https://%s%s" % (lab_host_ip(), path))
     try:
-        with urllib.request.urlopen(req, timeout=30, context=tls_context()) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=context or tls_context()) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode()
+
+
+def app_origin(lab_host):
+    """The origin of LobeHub's APP_URL: what a browser that opened it sends as Origin (the lab has no DNS for the
+    host's name, so the client connects to its address and says which site it came from)."""
+    env = dict(e.split("=", 1) for e in inspect(lab_host, "lobechat")["Config"]["Env"])
+    return env["APP_URL"].rstrip("/")
+
+
+def hub(lab_host, origin=None):
+    """A LobeHub web client through the front door, trusting the host's own certificate."""
+    urllib.request.install_opener(urllib.request.build_opener(urllib.request.HTTPSHandler(context=tls_context())))
+    return LobeHub("https://%s" % lab_host_ip(), origin=origin or app_origin(lab_host))
+
+
+def rate_limited(call, *args):
+    """Better Auth allows 3 sign-ins per 10 s per client address: wait out a 429."""
+    for _attempt in range(6):
+        try:
+            return call(*args)
+        except HttpError as err:
+            if err.status != 429:
+                raise
+            time.sleep(int(err.headers.get("X-Retry-After") or 10) + 1)
+    return call(*args)
+
+
+def signed_in_admin(lab_host):
+    client = hub(lab_host)
+    answer = rate_limited(client.sign_in, ADMIN_EMAIL, secret(lab_host, "admin-password"))
+    assert answer["user"]["email"] == ADMIN_EMAIL
+    return client
+
+
+def topic_rows(lab_host, topic_id):
+    return psql(lab_host, "SELECT role || ':' || content FROM messages WHERE topic_id = '%s' ORDER BY created_at, role DESC"
+                % topic_id).splitlines()
 
 
 def connects(port):
@@ -124,13 +185,18 @@ def connects(port):
         return False
 
 
-def site(*extra):
-    """Run site.yml against the scenario's inventory; return (rc, output)."""
+def playbook(path, *extra):
+    """Run a playbook of the project against the scenario's inventory; return (rc, output)."""
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, "build/collections"))
-    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY_DIR, os.path.join(PROJECT, "site.yml"), *extra],
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY_DIR, os.path.join(PROJECT, path), *extra],
                           capture_output=True, text=True, env=env, cwd=PROJECT)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def site(*extra):
+    """Run site.yml against the scenario's inventory; return (rc, output)."""
+    return playbook("site.yml", *extra)
 
 
 def recap_changed(output):
@@ -156,7 +222,7 @@ def wait_healthy(lab_host, name, timeout=90):
         time.sleep(2)
 
 
-@pytest.mark.parametrize("name", ["ollama", "lobechat"])
+@pytest.mark.parametrize("name", ("ollama",) + LOBEHUB_CONTAINERS)
 def test_container_running_and_healthy(lab_host, name):
     state = wait_healthy(lab_host, name)
     assert state["Running"]
@@ -188,12 +254,13 @@ def test_front_door_runs_unprivileged_and_is_the_only_port_beyond_loopback(lab_h
     bindings = config["HostConfig"]["PortBindings"]
     assert sorted(bindings) == ["443/tcp", "80/tcp"]
     assert sorted(b["HostPort"] for bs in bindings.values() for b in bs) == ["443", "80"]
-    assert not inspect(lab_host, "lobechat")["HostConfig"].get("PortBindings")
+    for name in LOBEHUB_CONTAINERS:
+        assert not inspect(lab_host, name)["HostConfig"].get("PortBindings"), name
 
 
 def test_https_reaches_lobechat_with_the_hosts_certificate(lab_host):
-    status, body = lobechat("/webapi/status")
-    assert status == 200 and json.loads(body)["accessCodeRequired"] is True
+    status, body = front_door("/api/auth/ok")
+    assert status == 200 and json.loads(body) == {"ok": True}
     conn = http.client.HTTPSConnection(lab_host_ip(), 443, timeout=10, context=tls_context())
     conn.request("GET", "/")
     resp = conn.getresponse()
@@ -210,15 +277,16 @@ def test_https_reaches_lobechat_with_the_hosts_certificate(lab_host):
 
 def test_http_redirects_to_https(lab_host):
     conn = http.client.HTTPConnection(lab_host_ip(), 80, timeout=10)
-    conn.request("GET", "/webapi/status?x=1")
+    conn.request("GET", "/api/auth/ok?x=1")
     resp = conn.getresponse()
     assert resp.status == 301
-    assert resp.getheader("Location") == "https://%s/webapi/status?x=1" % lab_host_ip()
+    assert resp.getheader("Location") == "https://%s/api/auth/ok?x=1" % lab_host_ip()
 
 
 def test_lobechat_and_ollama_ports_are_refused_from_the_lab_network(lab_host):
     assert not connects(3210)
     assert not connects(11434)
+    assert not connects(5432) and not connects(6379)
     assert connects(443) and connects(80)
 
 
@@ -243,6 +311,9 @@ def test_only_the_api_guard_shares_a_network_with_ollama(lab_host):
     assert nets["ollama"] == {"llmops"}
     assert nets["ollama-guard"] == {"llmops", "llmops-ui"}
     assert nets["lobechat"] == nets["front-door"] == {"llmops-ui"}
+    # LobeHub's database and Redis are on its network, never on Ollama's.
+    for name in ("lobechat-postgres", "lobechat-redis"):
+        assert set(inspect(lab_host, name)["NetworkSettings"]["Networks"]) == {"llmops-ui"}, name
     assert inspect(lab_host, "lobechat")["Config"]["Env"].count("OLLAMA_PROXY_URL=http://ollama-guard:11434") == 1
 
 
@@ -275,36 +346,137 @@ def test_model_present_with_the_registry_digest(lab_host, name):
     assert tags(lab_host).get(name) == registry_digest(name)
 
 
-def test_access_code_is_kept_0600_and_never_in_the_container_log(lab_host):
-    code = access_code(lab_host)
-    assert len(code) >= 16
-    log = lab_host.run("%s logs lobechat 2>&1" % ENGINE).stdout
-    assert code not in log
+def test_secrets_are_kept_0600_and_never_in_a_container_log(lab_host):
+    assert lab_host.file(SECRET_DIR).mode == 0o700
+    values = {name: secret(lab_host, name) for name in SECRET_FILES}
+    assert len(base64.b64decode(values["key-vaults-secret"], validate=True)) == 32
+    assert len(values["auth-secret"]) >= 32 and len(values["admin-password"]) >= 12
+    jwk = json.loads(values["jwks-key"])["keys"][0]
+    assert jwk["kty"] == "RSA" and jwk["alg"] == "RS256" and "d" in jwk and jwk["kid"] != "6823046760c5d460"
+    # The container runs with the kept secrets (so a re-run that regenerated one would show here as well).
+    env = dict(e.split("=", 1) for e in inspect(lab_host, "lobechat")["Config"]["Env"])
+    assert env["KEY_VAULTS_SECRET"] == values["key-vaults-secret"] and env["AUTH_SECRET"] == values["auth-secret"]
+    assert env["JWKS_KEY"] == values["jwks-key"]
+    assert ":%s@" % values["postgres-password"] in env["DATABASE_URL"]
+    for name in LOBEHUB_CONTAINERS:
+        log = lab_host.run("%s logs %s 2>&1" % (ENGINE, name)).stdout
+        for key, value in values.items():
+            assert value not in log, "%s appears in the log of %s" % (key, name)
 
 
-def test_lobechat_answers_and_offers_the_models(lab_host):
-    status, body = lobechat("/webapi/status")
-    assert status == 200
-    info = json.loads(body)
-    assert info["accessCodeRequired"] is True
-    assert info["ollama"]["reachable"] is True
-    assert sorted(info["models"]["available"]) == sorted(MODELS)
-    assert info["models"]["missing"] == []
+def test_the_admin_signs_in_through_the_front_door(lab_host):
+    client = signed_in_admin(lab_host)
+    session = client.session()
+    assert session["user"]["email"] == ADMIN_EMAIL
+    # Signed up once by the role through LobeHub's API, then made an admin (Better Auth's admin plugin).
+    assert psql(lab_host, "SELECT role FROM users WHERE email = '%s'" % ADMIN_EMAIL) == "admin"
+    assert psql(lab_host, "SELECT count(*) FROM users") == "1"
+    # The session cookie is the https one (APP_URL is https://): Secure, with the __Secure- prefix.
+    assert any(name.startswith("__Secure-better-auth.session_token") for name in client.cookies), client.cookies
 
 
-def test_lobechat_refuses_a_wrong_access_code(lab_host):
-    chat = {"model": MODELS[0], "messages": [{"role": "user", "content": "hello"}], "stream": False}
-    assert lobechat("/webapi/chat/ollama", chat, code="wrong-code")[0] == 401
-    assert lobechat("/webapi/chat/ollama", chat)[0] == 401
+def test_nobody_else_can_sign_up_and_a_wrong_password_is_refused(lab_host):
+    with pytest.raises(HttpError) as refused:
+        rate_limited(hub(lab_host).sign_up, "eve@elsewhere.example", "a-long-password-1", "Eve")
+    assert refused.value.status == 422 and refused.value.json()["code"] == "FAILED_TO_CREATE_USER"
+    assert psql(lab_host, "SELECT count(*) FROM users WHERE email = 'eve@elsewhere.example'") == "0"
+    with pytest.raises(HttpError) as wrong:
+        rate_limited(hub(lab_host).sign_in, ADMIN_EMAIL, "not-the-password-0")
+    assert wrong.value.status == 401
 
 
-def test_lobechat_relays_a_chat_to_the_model(lab_host):
-    chat = {"model": MODELS[0], "messages": [{"role": "user", "content": "Say hello"}], "stream": False}
-    status, body = lobechat("/webapi/chat/ollama", chat, code=access_code(lab_host))
-    assert status == 200, body
-    answer = json.loads(body)
-    assert answer["message"]["role"] == "assistant" and answer["message"]["content"].strip()
-    assert answer["model"] == MODELS[0]
+def test_a_cookie_bearing_post_from_a_foreign_origin_is_refused(lab_host):
+    client = signed_in_admin(lab_host)
+    forged = hub(lab_host, origin="https://evil.example")
+    forged.cookies = dict(client.cookies)
+    with pytest.raises(HttpError) as refused:
+        forged.sign_out()
+    assert refused.value.status == 403
+    assert client.session()["user"]["email"] == ADMIN_EMAIL
+
+
+def test_a_chat_needs_a_session(lab_host):
+    chat = {"model": MODELS[0], "messages": [{"role": "user", "content": "hello"}], "stream": True}
+    anonymous = hub(lab_host)
+    with pytest.raises(HttpError) as refused:
+        anonymous.request("POST", "/webapi/chat/ollama", chat)
+    assert refused.value.status == 401
+    # The 1.x header authenticates nothing in 2.x (CVE-2026-39411 was its forgery).
+    with pytest.raises(HttpError) as forged:
+        anonymous.request("POST", "/webapi/chat/ollama", chat, headers={"X-lobe-chat-auth": "eyJhcGlLZXkiOiJ4In0="})
+    assert forged.value.status == 401
+
+
+def test_lobehub_offers_the_hosts_models_through_its_server(lab_host):
+    ollama = signed_in_admin(lab_host).models()
+    assert ollama["enabled"] is True
+    assert sorted(ollama["enabledModels"]) == sorted(MODELS)
+    # OLLAMA_PROXY_URL is set: chats go through LobeHub's server, never from the browser to Ollama.
+    assert ollama["fetchOnClient"] is False
+
+
+def test_a_chat_is_answered_by_the_model_and_kept_in_postgres(lab_host):
+    answer = signed_in_admin(lab_host).chat(MODELS[0], "Say hello")
+    assert answer["answer"].strip() and MODELS[0] in answer["answer"], answer["events"][:5]
+    assert topic_rows(lab_host, answer["topicId"]) == ["user:Say hello", "assistant:" + answer["answer"]]
+
+
+def test_backup_and_restore_keep_a_conversation(lab_host):
+    """Issue 16, must-show 2: a conversation survives pg_dump, a new empty database and pg_restore."""
+    client = signed_in_admin(lab_host)
+    answer = client.chat(MODELS[0], "Remember the backup", title="Backup test")
+    rows = topic_rows(lab_host, answer["topicId"])
+    assert len(rows) == 2
+    before = {table: psql(lab_host, "SELECT count(*) FROM %s" % table) for table in ("users", "topics", "messages")}
+    database_oid = psql(lab_host, "SELECT oid FROM pg_database WHERE datname = 'lobechat'")
+    rc, out = playbook("playbooks/lobechat_backup.yml")
+    assert rc == 0, out
+    dump = [line.split(" was dumped to ")[1].strip('"') for line in out.splitlines() if " was dumped to " in line][-1]
+    assert dump.startswith(BACKUP_DIR + "/") and dump.endswith(".dump")
+    f = lab_host.file(dump)
+    assert f.mode == 0o600 and f.user == "root" and f.size > 0
+    assert lab_host.file(BACKUP_DIR).mode == 0o700
+    # Written after the dump: gone after the restore.
+    client.chat(MODELS[0], "Not in the dump", title="After the backup")
+    rc, out = playbook("playbooks/lobechat_restore.yml", "-e", "lobechat_restore_file=" + dump)
+    assert rc == 0, out
+    # A new database (another oid), holding what the dump held and nothing else.
+    assert psql(lab_host, "SELECT oid FROM pg_database WHERE datname = 'lobechat'") != database_oid
+    assert {table: psql(lab_host, "SELECT count(*) FROM %s" % table) for table in before} == before
+    assert topic_rows(lab_host, answer["topicId"]) == rows
+    # LobeHub serves the restored conversation to the admin, who signs in with the same password.
+    restored = signed_in_admin(lab_host).trpc_query("message.getMessages", {"topicId": answer["topicId"]})
+    assert [m["content"] for m in restored] == [r.split(":", 1)[1] for r in rows]
+    # The restored deployment is as site.yml leaves it: a run changes nothing.
+    rc, out = site()
+    assert rc == 0, out
+    assert recap_changed(out) == 0, out
+
+
+def test_recreated_lobehub_keeps_the_conversation_and_no_secret_changes(lab_host):
+    """Issue 16, must-show 1: LobeHub's container re-created and the play re-run; the conversation is still there and
+    no secret file changed by a byte."""
+    client = signed_in_admin(lab_host)
+    answer = client.chat(MODELS[0], "Survive a re-creation", title="Re-creation test")
+    rows = topic_rows(lab_host, answer["topicId"])
+    secrets_before = secret_digests(lab_host)
+    old_id = inspect(lab_host, "lobechat")["Id"]
+    engine(lab_host, "rm", "-f", "lobechat")
+    rc, out = site()
+    assert rc == 0, out
+    assert inspect(lab_host, "lobechat")["Id"] != old_id
+    wait_healthy(lab_host, "lobechat")
+    assert secret_digests(lab_host) == secrets_before
+    assert topic_rows(lab_host, answer["topicId"]) == rows
+    again = signed_in_admin(lab_host).trpc_query("message.getMessages", {"topicId": answer["topicId"]})
+    assert [m["content"] for m in again] == [r.split(":", 1)[1] for r in rows]
+    # Still exactly one admin: the role signed in, it did not sign up again.
+    assert psql(lab_host, "SELECT count(*) FROM users") == "1"
+    # And a further run changes nothing, secrets included.
+    rc, out = site()
+    assert rc == 0, out
+    assert recap_changed(out) == 0, out
+    assert secret_digests(lab_host) == secrets_before
 
 
 def test_a_reboot_brings_every_container_back(lab_host):
@@ -316,7 +488,7 @@ def test_a_reboot_brings_every_container_back(lab_host):
     while lab_host.run("systemctl is-system-running").stdout.strip() not in ("running", "degraded"):
         assert time.time() < deadline, "the lab host did not finish booting"
         time.sleep(2)
-    for name in ("ollama", "lobechat"):
+    for name in ("ollama",) + LOBEHUB_CONTAINERS:
         wait_healthy(lab_host, name, timeout=120)
     assert inspect(lab_host, "front-door")["State"]["Running"]
     assert tags(lab_host) == before_models
@@ -329,12 +501,9 @@ def test_a_reboot_brings_every_container_back(lab_host):
     while status != 200:
         assert time.time() < deadline, "the front door does not reach the UI after the reboot (last: %s)" % status
         try:
-            with urllib.request.urlopen("https://%s/" % lab_host_ip(), timeout=10, context=context) as resp:
-                status = resp.status
-        except urllib.error.HTTPError as err:
-            status = err.code
-        except OSError as err:
-            status = repr(err)
+            status, _body = front_door("/api/auth/ok", context=context)
+        except OSError:
+            status = None
         if status != 200:
             time.sleep(2)
     rc, out = site()

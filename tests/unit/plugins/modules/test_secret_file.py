@@ -186,3 +186,57 @@ def test_the_result_carries_a_given_value_and_masks_the_invocation(tmp_path, cap
     assert "the-operators-own-code" not in json.dumps({k: v for k, v in result.items() if k != "secret"})
     if "invocation" in result:
         assert result["invocation"]["module_args"]["value"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_base64_format_is_the_text_of_length_random_bytes_and_kept(tmp_path):
+    import base64
+    path = tmp_path / "key-vaults-secret"
+    first = keep(path, format="base64", length=32)
+    assert first["changed"] is True and first["created"] is True
+    assert len(base64.b64decode(first["secret"], validate=True)) == 32
+    assert len(first["secret"]) == 44 and path.read_text() == first["secret"] and mode(path) == 0o600
+    again = keep(path, format="base64", length=32)
+    assert again["changed"] is False and again["secret"] == first["secret"]
+    assert keep(tmp_path / "other", format="base64", length=32)["secret"] != first["secret"]
+
+
+def _uint(text):
+    import base64
+    return int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big")
+
+
+@pytest.mark.skipif(not any(os.access(os.path.join(d, "openssl"), os.X_OK)
+                            for d in os.environ.get("PATH", "").split(os.pathsep)), reason="no openssl command")
+def test_rsa_jwks_format_is_a_private_rsa_jwk_set_made_once(tmp_path):
+    path = tmp_path / "jwks-key"
+    first = keep(path, format="rsa_jwks")
+    assert first["changed"] is True and first["created"] is True and mode(path) == 0o600
+    keys = json.loads(first["secret"])["keys"]
+    assert len(keys) == 1
+    key = keys[0]
+    assert (key["kty"], key["alg"], key["use"]) == ("RSA", "RS256", "sig") and len(key["kid"]) == 16
+    n, e, d, p, q = (_uint(key[k]) for k in ("n", "e", "d", "p", "q"))
+    assert n.bit_length() == 2048 and n == p * q and e == 65537
+    assert pow(pow(12345, e, n), d, n) == 12345
+    assert _uint(key["dp"]) == d % (p - 1) and _uint(key["dq"]) == d % (q - 1) and _uint(key["qi"]) * q % p == 1
+    again = keep(path, format="rsa_jwks")
+    assert again["changed"] is False and again["secret"] == first["secret"]
+    assert json.loads(keep(tmp_path / "other", format="rsa_jwks")["secret"])["keys"][0]["n"] != key["n"]
+
+
+def test_rsa_parts_reads_openssl_text():
+    text = ("Private-Key: (2048 bit, 2 primes)\nmodulus:\n    00:c4:01\n    ff\npublicExponent: 65537 (0x10001)\n"
+            "privateExponent:\n    05\nprime1:\n    07\nprime2:\n    0b\nexponent1:\n    01\nexponent2:\n    02\n"
+            "coefficient:\n    03\n")
+    parts = secret_file.rsa_parts(text)
+    assert parts["modulus"] == 0xc401ff and parts["publicExponent"] == 65537 and parts["coefficient"] == 3
+    with pytest.raises(secret_file.HostFileError):
+        secret_file.jwks_from_parts({"modulus": 5})
+
+
+def test_rsa_jwks_in_check_mode_makes_no_key_and_stores_nothing(tmp_path):
+    path = tmp_path / "jwks-key"
+    result = keep(path, check_mode=True, format="rsa_jwks")
+    assert result["changed"] is True and result["created"] is True
+    assert json.loads(result["secret"]) == {"keys": []}
+    assert not path.exists()
