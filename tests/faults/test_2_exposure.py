@@ -209,7 +209,7 @@ READ_ONLY = {"ollama-guard"}
 def test_container_hardening(lab, figure):
     f = figure("7 exposure", "docker inspect of every container inside the lab host: limits, user, read-only root, "
                              "privileges, logs, published ports")
-    for name in ("ollama", "ollama-guard", "lobechat", "front-door"):
+    for name in ("ollama", "ollama-guard", "lobechat", "lobechat-postgres", "lobechat-redis", "front-door"):
         data = json.loads(fl.inner_docker(fl.HOST, "inspect", name).stdout)[0]
         hc = data["HostConfig"]
         log = hc["LogConfig"]
@@ -228,8 +228,7 @@ def test_container_hardening(lab, figure):
         assert log["Type"] in ("json-file", "local")
         assert log["Config"].get("max-size") and int(log["Config"].get("max-file", "0")) >= 1
         assert hc.get("ReadonlyRootfs") is (name in READ_ONLY), name
-        if name != "lobechat":  # LobeChat's memory default is the role's to set (its 2.x role)
-            assert hc["Memory"] > 0 and (hc.get("PidsLimit") or 0) > 0, (name, hc["Memory"], hc.get("PidsLimit"))
+        assert hc["Memory"] > 0 and (hc.get("PidsLimit") or 0) > 0, (name, hc["Memory"], hc.get("PidsLimit"))
         for bindings in (hc.get("PortBindings") or {}).values():
             for b in bindings or []:
                 assert name in ("ollama", "front-door"), "%s publishes %s" % (name, b)

@@ -385,6 +385,21 @@ def test_nobody_else_can_sign_up_and_a_wrong_password_is_refused(lab_host):
     assert wrong.value.status == 401
 
 
+def test_a_forged_forwarded_for_does_not_lift_the_sign_in_rate_limit(lab_host):
+    """Better Auth counts sign-ins per client address, the first one in X-Forwarded-For: the front door replaces that
+    header with the address it saw, so a guesser cannot claim a new address for every try."""
+    statuses = []
+    for attempt in range(4):
+        try:
+            hub(lab_host).request("POST", "/api/auth/sign-in/email",
+                                  {"email": ADMIN_EMAIL, "password": "guess-%d-wrong" % attempt, "rememberMe": True},
+                                  headers={"X-Forwarded-For": "198.51.100.%d" % (attempt + 1)})
+            statuses.append(200)
+        except HttpError as err:
+            statuses.append(err.status)
+    assert 429 in statuses and 200 not in statuses, statuses
+
+
 def test_a_cookie_bearing_post_from_a_foreign_origin_is_refused(lab_host):
     client = signed_in_admin(lab_host)
     forged = hub(lab_host, origin="https://evil.example")
