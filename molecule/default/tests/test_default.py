@@ -494,6 +494,46 @@ def test_recreated_lobehub_keeps_the_conversation_and_no_secret_changes(lab_host
     assert secret_digests(lab_host) == secrets_before
 
 
+def next_database_image():
+    """A newer build of the lab's database image, pushed to the lab registry under its own tag: the same Postgres with a
+    label more, so its image ID differs, as a new image release would."""
+    repository = LAB_VARS["lobechat_postgres_image_repository"].split("/", 1)[1]
+    current = "127.0.0.1:5000/%s:%s" % (repository, LAB_VARS["lobechat_postgres_image_tag"])
+    tag = "%s-next" % LAB_VARS["lobechat_postgres_image_tag"]
+    subprocess.run(["docker", "pull", "-q", current], check=True, capture_output=True, timeout=300)
+    build = "FROM %s\nLABEL org.llmops.lab.build=next\n" % current
+    subprocess.run(["docker", "build", "-q", "-t", "127.0.0.1:5000/%s:%s" % (repository, tag), "-"], input=build.encode(),
+                   check=True, capture_output=True, timeout=300, env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    subprocess.run(["docker", "push", "-q", "127.0.0.1:5000/%s:%s" % (repository, tag)], check=True,
+                   capture_output=True, timeout=300)
+    return tag
+
+
+def test_a_database_image_upgrade_keeps_the_conversation(lab_host):
+    """Issue 16: the database image upgraded (a new tag, another image): Postgres is re-created on its volume, the
+    conversation and the admin are still there, and LobeHub serves them; going back to the pinned tag keeps them too."""
+    client = signed_in_admin(lab_host)
+    answer = client.chat(MODELS[0], "Survive a database upgrade", title="Upgrade test")
+    rows = topic_rows(lab_host, answer["topicId"])
+    old = inspect(lab_host, "lobechat-postgres")
+    tag = next_database_image()
+    rc, out = site("-e", "lobechat_postgres_image_tag=" + tag)
+    assert rc == 0, out
+    new = inspect(lab_host, "lobechat-postgres")
+    assert new["Id"] != old["Id"] and new["Image"] != old["Image"], (old["Image"], new["Image"])
+    assert new["Config"]["Image"].endswith(":" + tag)
+    wait_healthy(lab_host, "lobechat-postgres")
+    assert topic_rows(lab_host, answer["topicId"]) == rows
+    again = signed_in_admin(lab_host).trpc_query("message.getMessages", {"topicId": answer["topicId"]})
+    assert [m["content"] for m in again] == [r.split(":", 1)[1] for r in rows]
+    rc, out = site()
+    assert rc == 0, out
+    wait_healthy(lab_host, "lobechat-postgres")
+    assert inspect(lab_host, "lobechat-postgres")["Image"] == old["Image"]
+    assert topic_rows(lab_host, answer["topicId"]) == rows
+    assert psql(lab_host, "SELECT count(*) FROM users") == "1"
+
+
 def test_a_reboot_brings_every_container_back(lab_host):
     """The host restarts (the lab host container restarted, systemd booting again): the engine starts Ollama, the
     UI and the front door again with their models, and a run of site.yml afterwards changes nothing."""
