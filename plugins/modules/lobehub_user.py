@@ -20,6 +20,8 @@ description:
   - An account that exists with another password (changed in the UI) is left alone, with a warning.
   - With O(role) and O(database_container), the account's C(users.role) (Better Auth's admin plugin) is set with
     C(psql) in the database container; C(admin) makes it an admin for Better Auth's C(/api/auth/admin) endpoints.
+    When the sign-in's answer shows the account (read from the database for that sign-in) with O(role) already, as
+    Better Auth's admin plugin returns it, the database is not asked again.
   - The password is sent only in the request body, to the container's own address; it is never in the result, a
     message or a command line.
   - Better Auth allows 3 sign-in or sign-up requests per 10 seconds per client; a C(429) is waited out and retried.
@@ -160,6 +162,17 @@ def error_code(raw):
     return None
 
 
+def answered_role(raw):
+    """The user's role in a sign-in answer ({"user": {"role": ...}}, Better Auth's admin plugin), else None."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    user = body.get("user") if isinstance(body, dict) else None
+    role = user.get("role") if isinstance(user, dict) else None
+    return role if isinstance(role, str) else None
+
+
 def container_address(module, engine, container, network):
     rc, out, err = module.run_command([engine, "container", "inspect", container])
     if rc != 0:
@@ -195,8 +208,8 @@ class Account:
                     continue
                 raise
             with resp:
-                resp.read()
-                return [c.split(";", 1)[0] for c in (resp.headers.get_all("Set-Cookie") or [])]
+                body = resp.read()
+                return [c.split(";", 1)[0] for c in (resp.headers.get_all("Set-Cookie") or [])], body
         raise AssertionError("unreachable")
 
     def sign_out(self, cookies):
@@ -210,24 +223,26 @@ class Account:
             self.http.headers.pop("Cookie", None)
 
     def ensure(self, email, password, name):
-        """(created, signed_in, warning)."""
+        """(created, signed_in, warning, role): role is the account's role as the sign-in answered it, None when
+        it did not say (or there was no sign-in)."""
         try:
-            cookies = self.post("/api/auth/sign-in/email", {"email": email, "password": password, "rememberMe": False})
+            cookies, body = self.post("/api/auth/sign-in/email",
+                                      {"email": email, "password": password, "rememberMe": False})
         except ApiError as e:
             if e.status != 401:
                 raise
         else:
             self.sign_out(cookies)
-            return False, True, None
+            return False, True, None, answered_role(body)
         try:
-            cookies = self.post("/api/auth/sign-up/email", {"email": email, "password": password, "name": name})
+            cookies, body = self.post("/api/auth/sign-up/email", {"email": email, "password": password, "name": name})
         except ApiError as e:
             if e.status == 422 and "ALREADY_EXISTS" in str(e.error or ""):
                 return False, False, ("the account %s exists and the password given does not sign it in (was it "
-                                      "changed in LobeHub?); it is left as it is" % email)
+                                      "changed in LobeHub?); it is left as it is" % email), None
             raise
         self.sign_out(cookies)
-        return True, True, None
+        return True, True, None, None
 
 
 def psql(module, engine, params, sql, variables):
@@ -297,12 +312,13 @@ def main():
         address = container_address(module, engine, params["container"], params["network"])
         base = "http://%s:%d" % (address if ":" not in address else "[%s]" % address, params["port"])
         result["url"] = base
-        created, signed_in, warning = Account(base, params["origin"], params["timeout"]).ensure(
+        created, signed_in, warning, role = Account(base, params["origin"], params["timeout"]).ensure(
             params["email"], params["password"], params["name"])
         if warning:
             module.warn(warning)
         result.update(created=created, signed_in=signed_in)
-        if params["role"] and params["database_container"]:
+        # The sign-in read the account from the database: when it has the role already, psql would change nothing.
+        if params["role"] and params["database_container"] and role != params["role"]:
             result["role_set"] = set_role(module, engine, params)
     except ApiError as e:
         module.fail_json(msg="LobeHub account %s: %s" % (params["email"], e.msg), **dict(result, **e.result()))

@@ -25,6 +25,8 @@ description:
     C(0600) in the same directory, owner and mode set on its descriptor, synced, then renamed over O(path)).
   - The parent directory is created with mode C(0700) and O(owner) and O(group) when it is missing (so are missing
     directories above it); an existing directory keeps its owner and mode.
+  - With O(secrets), keeps several secrets in one call (one round trip to the host instead of one per secret), each
+    as above, returned under RV(secrets) by the name it was given.
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.host_file
@@ -45,8 +47,8 @@ options:
   path:
     description:
       - The absolute path of the file that keeps the secret.
+      - Required unless O(secrets) is given; mutually exclusive with it.
     type: path
-    required: true
   length:
     description:
       - The number of characters of a generated secret (letters and digits), from 16 to 4096.
@@ -73,6 +75,35 @@ options:
       - The user's own secret. When it differs from the stored one, it replaces it.
       - An empty string counts as not given, so a role can pass a variable whose default is empty.
     type: str
+  secrets:
+    description:
+      - Several secrets kept in one call, instead of O(path), O(length), O(format) and O(value). Each is kept as one
+        call with those options would keep it; O(owner) and O(group) apply to all.
+      - A secret that cannot be kept fails the call, naming its path; the secrets before it in the list are kept.
+    type: list
+    elements: dict
+    version_added: 0.4.0
+    suboptions:
+      name:
+        description: The key of this secret in RV(secrets); unique in the list.
+        type: str
+        required: true
+      path:
+        description: As O(path).
+        type: path
+        required: true
+      length:
+        description: As O(length).
+        type: int
+        default: 32
+      format:
+        description: As O(format).
+        type: str
+        choices: [alphanumeric, base64, rsa_jwks]
+        default: alphanumeric
+      value:
+        description: As O(value).
+        type: str
 notes:
   - Set C(no_log) on the task, since the result holds the secret.
   - Error messages name the path, never the secret or the file's content.
@@ -105,6 +136,24 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     __lobechat_access_code: "{{ access_code.secret }}"
   no_log: true
+
+- name: Two secrets in one call
+  llmops.ollama.secret_file:
+    secrets:
+      - name: auth
+        path: /etc/llmops/lobechat/auth-secret
+        length: 48
+      - name: key_vaults
+        path: /etc/llmops/lobechat/key-vaults-secret
+        format: base64
+        length: 32
+  register: kept
+  no_log: true
+
+- name: Use them
+  ansible.builtin.set_fact:
+    __auth_secret: "{{ kept.secrets.auth.secret }}"
+  no_log: true
 """
 
 RETURN = r"""
@@ -112,19 +161,31 @@ secret:
   description:
     - The secret, that is the stored one, the given O(value), or a new one.
     - In check mode, when nothing is stored yet, a freshly generated value that was not stored.
-  returned: success
+  returned: success, without O(secrets)
   type: str
   sample: 3hPq7ZkW0bX9mTn2Lr5VcY8dJa1GsE4u
 created:
   description: Whether the file did not exist before this run (in check mode, whether it would be created).
-  returned: success
+  returned: success, without O(secrets)
   type: bool
   sample: false
 path:
   description: The path of the file, as given.
-  returned: always
+  returned: always, without O(secrets)
   type: str
   sample: /etc/llmops/lobechat/access_code
+secrets:
+  description:
+    - With O(secrets), each secret by its name, with its RV(secret), RV(created), RV(path) and C(changed) (whether this
+      secret's file was or would be written or fixed), so that C(is changed) tests one secret.
+  returned: success, with O(secrets)
+  type: dict
+  sample:
+    auth:
+      changed: false
+      created: false
+      path: /etc/llmops/lobechat/auth-secret
+      secret: 3hPq7ZkW0bX9mTn2Lr5VcY8dJa1GsE4u
 """
 
 import base64
@@ -254,47 +315,89 @@ def keep_secret(path, length, value, uid, gid, check_mode, fmt="alphanumeric", m
         return changed, False, stored
 
 
+def check_length(length):
+    """The problem with a secret's length, or None."""
+    if length < MIN_LENGTH:
+        return "length: %d is too short for a secret; use %d or more" % (length, MIN_LENGTH)
+    if length > MAX_LENGTH:
+        return "length: %d is more than the %d this module generates" % (length, MAX_LENGTH)
+    return None
+
+
+def keep_one(module, spec, uid, gid):
+    """(changed, created, secret) for one secret (path, length, format, value)."""
+    make = None
+    if spec["format"] == "rsa_jwks" and module.check_mode:
+        # Nothing is stored in check mode: no key is made (a host without openssl yet can still be checked).
+        def make():
+            return json.dumps({"keys": []})
+    elif spec["format"] == "rsa_jwks":
+        def make():
+            return generate_rsa_jwks(module, spec["length"])
+    return keep_secret(spec["path"], spec["length"], spec["value"], uid, gid, module.check_mode,
+                       fmt=spec["format"], make=make)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "required": True},
+            "path": {"type": "path"},
             "length": {"type": "int", "default": 32},
             "value": {"type": "str", "no_log": True},
             "format": {"type": "str", "default": "alphanumeric", "choices": ["alphanumeric", "base64", "rsa_jwks"]},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
+            "secrets": {
+                "type": "list", "elements": "dict",
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "path": {"type": "path", "required": True},
+                    "length": {"type": "int", "default": 32},
+                    "format": {"type": "str", "default": "alphanumeric",
+                               "choices": ["alphanumeric", "base64", "rsa_jwks"]},
+                    "value": {"type": "str", "no_log": True},
+                },
+            },
         },
+        required_one_of=[("path", "secrets")],
+        mutually_exclusive=[("path", "secrets"), ("value", "secrets")],
         supports_check_mode=True,
     )
     params = module.params
-    path = params["path"]
-    if params["length"] < MIN_LENGTH:
-        module.fail_json(msg="length: %d is too short for a secret; use %d or more" % (params["length"], MIN_LENGTH),
-                         path=path)
-    if params["length"] > MAX_LENGTH:
-        module.fail_json(msg="length: %d is more than the %d this module generates" % (params["length"], MAX_LENGTH),
-                         path=path)
+    specs = params["secrets"] if params["secrets"] is not None else [params]
+    names = [spec["name"] for spec in params["secrets"] or []]
+    twice = sorted(set(name for name in names if names.count(name) > 1))
+    if twice:
+        module.fail_json(msg="secrets: the name %s is given more than once" % ", ".join(twice))
+    for spec in specs:
+        problem = check_length(spec["length"])
+        if problem:
+            module.fail_json(msg=problem, path=spec["path"])
+
+    kept = {}
     try:
         uid, gid = resolve_owner(params["owner"], params["group"])
-        make = None
-        if params["format"] == "rsa_jwks" and module.check_mode:
-            # Nothing is stored in check mode: no key is made (a host without openssl yet can still be checked).
-            def make():
-                return json.dumps({"keys": []})
-        elif params["format"] == "rsa_jwks":
-            def make():
-                return generate_rsa_jwks(module, params["length"])
-        changed, created, secret = keep_secret(path, params["length"], params["value"], uid, gid, module.check_mode,
-                                               fmt=params["format"], make=make)
+        for spec in specs:
+            changed, created, secret = keep_one(module, spec, uid, gid)
+            kept[spec.get("name")] = {"changed": changed, "created": created, "secret": secret, "path": spec["path"]}
     except HostFileError as e:
-        module.fail_json(msg=str(e), path=path)
+        module.fail_json(msg=str(e), path=spec["path"],
+                         changed=any(one["changed"] for one in kept.values()))
 
-    # The result must carry the secret even when it is the no_log `value`, which AnsibleModule would mask in the
-    # whole result: the invocation is masked here instead, then the value is let through for `secret` alone.
+    # The result must carry the secrets even when they are the no_log `value`s, which AnsibleModule would mask in the
+    # whole result: the invocation is masked here instead, then the values are let through for `secret` alone.
     invocation = dict(params, value=MASKED if params["value"] is not None else None)
-    if params["value"]:
-        module.no_log_values.discard(params["value"])
-    module.exit_json(changed=changed, created=created, secret=secret, path=path,
+    if params["secrets"] is not None:
+        invocation["secrets"] = [dict(spec, value=MASKED if spec["value"] is not None else None)
+                                 for spec in params["secrets"]]
+    for spec in specs:
+        if spec["value"]:
+            module.no_log_values.discard(spec["value"])
+    if params["secrets"] is not None:
+        module.exit_json(changed=any(one["changed"] for one in kept.values()), secrets=kept,
+                         invocation={"module_args": invocation})
+    one = kept[None]
+    module.exit_json(changed=one["changed"], created=one["created"], secret=one["secret"], path=params["path"],
                      invocation={"module_args": invocation})
 
 

@@ -24,6 +24,7 @@ PASSWORD = "the-admins-password-42"
 
 class BetterAuth(http.server.BaseHTTPRequestHandler):
     users = {}
+    roles = {}
     calls = []
     limited = 0
 
@@ -48,7 +49,10 @@ class BetterAuth(http.server.BaseHTTPRequestHandler):
             return self.answer(429, {"message": "Too many requests. Please try again later."})
         if self.path == "/api/auth/sign-in/email":
             if type(self).users.get(body["email"]) == body["password"]:
-                return self.answer(200, {"token": "t1", "user": {"email": body["email"]}}, cookie="t1.sig")
+                user = {"email": body["email"]}
+                if body["email"] in type(self).roles:  # Better Auth's admin plugin returns the role
+                    user["role"] = type(self).roles[body["email"]]
+                return self.answer(200, {"token": "t1", "user": user}, cookie="t1.sig")
             return self.answer(401, {"code": "INVALID_EMAIL_OR_PASSWORD", "message": "Invalid email or password"})
         if self.path == "/api/auth/sign-up/email":
             if body["email"] in type(self).users:
@@ -66,7 +70,7 @@ class BetterAuth(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    BetterAuth.users, BetterAuth.calls, BetterAuth.limited = {}, [], 0
+    BetterAuth.users, BetterAuth.roles, BetterAuth.calls, BetterAuth.limited = {}, {}, [], 0
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BetterAuth)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -159,3 +163,15 @@ def test_check_mode_sends_nothing_and_reads_the_users_table(server):
 def test_a_password_better_auth_cannot_take_is_refused(server):
     result, dummy = ensure(server, password="short")
     assert result["failed"] is True and "8 to 64" in result["msg"] and paths() == []
+
+
+def test_a_role_the_sign_in_answers_with_is_not_set_again(server):
+    BetterAuth.users["admin@lab.example"] = PASSWORD
+    BetterAuth.roles["admin@lab.example"] = "admin"
+    result, state = ensure(server, role="user")
+    assert result["changed"] is False and result["signed_in"] is True and result["role_set"] is False
+    assert state["sql"] == []  # the database is not asked
+    BetterAuth.roles["admin@lab.example"] = "user"
+    result, state = ensure(server, role="user")
+    assert result["changed"] is True and result["role_set"] is True
+    assert [sql[0].split()[0] for sql in state["sql"]] == ["UPDATE"]

@@ -8,6 +8,7 @@ and the secret in the result although `value` is no_log."""
 
 from __future__ import annotations
 
+import base64
 import grp
 import json
 import os
@@ -240,3 +241,68 @@ def test_rsa_jwks_in_check_mode_makes_no_key_and_stores_nothing(tmp_path):
     assert result["changed"] is True and result["created"] is True
     assert json.loads(result["secret"]) == {"keys": []}
     assert not path.exists()
+
+
+def keep_all(secrets, check_mode=False, **args):
+    return run_module(secret_file, dict(ME, secrets=secrets, **args), check_mode=check_mode)
+
+
+def test_several_secrets_in_one_call_are_created_once_then_read_back(tmp_path):
+    specs = [{"name": "auth", "path": str(tmp_path / "lobe" / "auth"), "length": 48},
+             {"name": "vault", "path": str(tmp_path / "lobe" / "vault"), "format": "base64", "length": 32},
+             {"name": "db", "path": str(tmp_path / "lobe" / "db")}]
+    first = keep_all(specs)
+    assert first["changed"] is True
+    assert sorted(first["secrets"]) == ["auth", "db", "vault"]
+    for spec in specs:
+        one = first["secrets"][spec["name"]]
+        assert one["changed"] is True and one["created"] is True and one["path"] == spec["path"]
+        assert (tmp_path / "lobe" / spec["name"]).read_text() == one["secret"]
+        assert mode(tmp_path / "lobe" / spec["name"]) == 0o600
+    assert len(first["secrets"]["auth"]["secret"]) == 48
+    assert len(base64.b64decode(first["secrets"]["vault"]["secret"])) == 32
+
+    again = keep_all(specs)
+    assert again["changed"] is False
+    assert all(again["secrets"][n]["changed"] is False and again["secrets"][n]["created"] is False
+               and again["secrets"][n]["secret"] == first["secrets"][n]["secret"] for n in ("auth", "vault", "db"))
+
+
+def test_several_secrets_each_changed_on_its_own_and_a_given_value_returned(tmp_path):
+    specs = [{"name": "a", "path": str(tmp_path / "a")}, {"name": "b", "path": str(tmp_path / "b")}]
+    keep_all(specs)
+    os.chmod(str(tmp_path / "a"), 0o644)
+    specs[1]["value"] = "the-operators-own-password"
+    result = keep_all(specs)
+    assert result["changed"] is True
+    assert result["secrets"]["a"]["changed"] is True and result["secrets"]["a"]["created"] is False
+    assert mode(tmp_path / "a") == 0o600
+    assert result["secrets"]["b"] == {"changed": True, "created": False, "path": str(tmp_path / "b"),
+                                      "secret": "the-operators-own-password"}
+    assert "the-operators-own-password" not in json.dumps(result["invocation"])
+
+
+def test_several_secrets_in_check_mode_write_nothing(tmp_path):
+    result = keep_all([{"name": "a", "path": str(tmp_path / "d" / "a")},
+                       {"name": "k", "path": str(tmp_path / "d" / "k"), "format": "rsa_jwks", "length": 2048}],
+                      check_mode=True)
+    assert result["changed"] is True and result["secrets"]["a"]["created"] is True
+    assert json.loads(result["secrets"]["k"]["secret"]) == {"keys": []}
+    assert not (tmp_path / "d").exists()
+
+
+def test_several_secrets_refuse_a_name_twice_a_short_length_and_path_beside_them(tmp_path):
+    twice = keep_all([{"name": "a", "path": str(tmp_path / "a")}, {"name": "a", "path": str(tmp_path / "b")}])
+    assert twice["failed"] and "the name a is given more than once" in twice["msg"]
+    short = keep_all([{"name": "a", "path": str(tmp_path / "a"), "length": 8}])
+    assert short["failed"] and "too short" in short["msg"] and short["path"] == str(tmp_path / "a")
+    both = run_module(secret_file, dict(ME, path=str(tmp_path / "c"), secrets=[{"name": "a", "path": str(tmp_path / "a")}]))
+    assert both["failed"] and "mutually exclusive" in both["msg"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_several_secrets_stop_at_a_link_naming_its_path(tmp_path):
+    os.symlink(str(tmp_path / "elsewhere"), str(tmp_path / "b"))
+    result = keep_all([{"name": "a", "path": str(tmp_path / "a")}, {"name": "b", "path": str(tmp_path / "b")}])
+    assert result["failed"] and result["path"] == str(tmp_path / "b") and str(tmp_path / "b") in result["msg"]
+    assert result["changed"] is True and (tmp_path / "a").exists() and not (tmp_path / "elsewhere").exists()
