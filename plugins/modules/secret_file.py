@@ -347,8 +347,9 @@ def main():
             "format": {"type": "str", "default": "alphanumeric", "choices": ["alphanumeric", "base64", "rsa_jwks"]},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
+            # The entries' names and paths are not secret; each one's value is (no_log below).
             "secrets": {
-                "type": "list", "elements": "dict",
+                "type": "list", "elements": "dict", "no_log": False,
                 "options": {
                     "name": {"type": "str", "required": True},
                     "path": {"type": "path", "required": True},
