@@ -321,19 +321,20 @@ class Pool:
         self._lock = threading.Lock()
 
     def _get(self):
+        """(connection, reused): an idle one, else a new one while the pool has room, else the next one freed."""
         try:
-            return self._idle.get_nowait()
+            return self._idle.get_nowait(), True
         except queue.Empty:
             pass
         with self._lock:
             if self._count < self.size:
                 self._count += 1
                 try:
-                    return Connection(self.url)
+                    return Connection(self.url), False
                 except Exception:
                     self._count -= 1
                     raise
-        return self._idle.get(timeout=30)
+        return self._idle.get(timeout=30), True
 
     def _put(self, conn, broken):
         if broken:
@@ -343,12 +344,26 @@ class Pool:
         else:
             self._idle.put(conn)
 
+    def _begin(self):
+        """A connection inside BEGIN. An idle connection the server has closed since (Postgres restarted or
+        re-created: it ends every session with FATAL 57P01) is dropped and another taken, as node-postgres' Pool drops
+        an idle client on its error event; at most every connection of the pool once, then a new one."""
+        for _attempt in range(self.size + 1):
+            conn, reused = self._get()
+            try:
+                conn.script("BEGIN")
+                return conn
+            except (OSError, PgConnectError, PgError):
+                self._put(conn, True)
+                if not reused:
+                    raise
+        raise PgConnectError("no connection to the database after %d tries" % (self.size + 1))
+
     def run(self, work):
         """work(conn) inside BEGIN/COMMIT (ROLLBACK on an exception); returns its result."""
-        conn = self._get()
+        conn = self._begin()
         broken = False
         try:
-            conn.script("BEGIN")
             try:
                 result = work(conn)
             except PgError:

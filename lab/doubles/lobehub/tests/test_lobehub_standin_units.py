@@ -151,3 +151,43 @@ def test_client_ip_from_forwarded_for():
             return super().get(key, default)
     assert auth.client_ip(H({"X-Forwarded-For": "junk, 192.0.2.7, 10.0.0.1"})) == "192.0.2.7"
     assert auth.client_ip(H()) is None
+
+
+def test_pool_drops_idle_connections_the_server_closed(monkeypatch):
+    """Postgres re-created (a new image): every idle connection is dead; the next request gets a new one, not a 500."""
+    from lobehub_double import pg
+
+    made = []
+
+    class FakeConnection:
+        fail_new = False
+
+        def __init__(self, url, *args, **kwargs):
+            self.stale = FakeConnection.fail_new
+            self.closed = False
+            made.append(self)
+
+        def script(self, sql):
+            if self.stale:
+                raise pg.PgError({"S": "FATAL", "C": "57P01", "M": "terminating connection due to administrator command"})
+
+        def query(self, sql, params=()):
+            return [("ok",)]
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(pg, "Connection", FakeConnection)
+    pool = pg.Pool("postgresql://postgres:x@db:5432/lobechat", size=2)
+    first, _ = pool._get()
+    second, _ = pool._get()
+    pool._put(first, False)
+    pool._put(second, False)
+    first.stale = second.stale = True
+    assert pool.query("SELECT 1") == [("ok",)]
+    assert first.closed and second.closed and len(made) == 3
+    # A new connection that fails is the error: the database is down, not a stale session.
+    made[-1].stale = True
+    FakeConnection.fail_new = True
+    with pytest.raises(pg.PgError):
+        pool.query("SELECT 1")
