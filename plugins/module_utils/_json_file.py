@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.llmops.ollama.plugins.module_utils._host_file import keep_content
+
 LIST_MERGES = ("replace", "append_rp")
 
 
@@ -78,3 +80,21 @@ def parse_object(data, path):
 def render(value):
     """The bytes written: two-space indentation, keys in their order, a final newline."""
     return (json.dumps(value, indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+
+def keep_merged(path, settings, list_merge, mode, owner, group, create_parent, check_mode):
+    """Merge `settings` into the JSON object file at `path` and keep it with this mode and owner, writing only what
+    differs (nothing in check mode). Returns {changed, created, config, before, after}: `config` the merged object,
+    `before` the file's bytes (None when it did not exist), `after` the bytes it holds (or would hold). The file is
+    read once. Shared by json_file (which writes) and container_runtime_info (which predicts, in check mode)."""
+    out = {}
+
+    def merged_bytes(data):
+        existing = parse_object(data, path) if data is not None else {}
+        out["config"] = merge(existing, settings, list_merge)
+        out["after"] = render(out["config"])
+        return out["after"]
+
+    changed, created, before = keep_content(path, merged_bytes, mode, owner, group, create_parent, check_mode)
+    out.update(changed=changed, created=created, before=before)
+    return out

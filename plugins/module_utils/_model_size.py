@@ -32,6 +32,7 @@ import json
 import re
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
+from ansible_collections.llmops.ollama.plugins.module_utils._common import COMMON_ARGS, InvalidOption, client_from_params
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
 from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import (
     MAX_MANIFEST_BYTES, Manifest, ModelsDir, ModelsDirError)
@@ -48,6 +49,17 @@ _SCALE = {"K": 0.000001, "M": 0.001, "B": 1, "T": 1000}
 SOURCE_API = "api"
 SOURCE_MODELS_DIR = "models_dir"
 SOURCE_REGISTRY = "registry"
+
+# The sizing options, the same for ollama_model_requirements and host_preflight_info's sizing (with the connection options).
+SIZING_ARGS = {
+    "models": {"type": "list", "elements": "str", "required": True},
+    "models_dir": {"type": "path"},
+    "registry_url": {"type": "str", "default": "https://registry.ollama.ai"},
+    "registry_timeout": {"type": "int", "default": 10},
+    "default_params_b": {"type": "float", "default": 7},
+    "disk_gb_per_params_b": {"type": "float", "default": 0.6},
+}
+SIZING_ARGS.update(COMMON_ARGS)
 
 
 def as_float(value):
@@ -289,3 +301,25 @@ class Sizer:
             "on_host": listed is not None or local_manifest is not None,
             "layers": manifest_layers(manifest) if manifest is not None else [],
         }
+
+
+def sizer_from_params(params, warn=None, prefix=""):
+    """The Sizer for the options of SIZING_ARGS, every name and option checked first, before any request is sent.
+    Raises _model_name.InvalidName, InvalidMirror or InvalidOption, each naming the option (after prefix)."""
+    for given in params["models"]:
+        _model_name.parse(given, option=prefix + "models")
+    registry_url = mirror_url(params["registry_url"], prefix + "registry_url")
+    if params["registry_timeout"] <= 0:
+        raise InvalidOption("%sregistry_timeout: %r must be a positive number of seconds" % (prefix, params["registry_timeout"]))
+    for option in ("default_params_b", "disk_gb_per_params_b"):
+        if params[option] < 0:
+            raise InvalidOption("%s%s: %r must not be negative" % (prefix, option, params[option]))
+    client = client_from_params(params)
+    return Sizer(client=client, models_dir=params["models_dir"], registry_url=registry_url,
+                 registry_timeout=params["registry_timeout"], default_params_b=params["default_params_b"],
+                 disk_gb_per_params_b=params["disk_gb_per_params_b"], warn=warn)
+
+
+def size_models(sizer, models):
+    """{models, failures}: one entry per name of models, in their order, and the sources that could not be read."""
+    return {"models": [sizer.size(given) for given in models], "failures": sizer.failures}

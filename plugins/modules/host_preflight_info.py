@@ -19,6 +19,9 @@ description:
     and the process that holds it (C(/proc/<pid>/fd), C(/proc/<pid>/comm)).
   - With O(packages), which of them are installed, asked of the host's package database (C(dpkg-query), else C(rpm)).
   - With O(path), the nearest existing directory at or above it, its mount point and its free space.
+  - With O(sizing), the models sized as M(llmops.ollama.ollama_model_requirements) sizes them (the host's Ollama, its
+    models directory, the registry, the tag, a default), so that a preflight learns in one call what the host has and
+    what its models need.
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.attributes.info_module
@@ -41,10 +44,64 @@ options:
       - A path whose file system is measured; it need not exist yet (its nearest existing parent is measured). Links are
         followed, as C(findmnt) does.
     type: path
+  sizing:
+    description:
+      - The models to size and how, with the options of M(llmops.ollama.ollama_model_requirements), which documents them.
+      - Every name and option is checked before anything is probed or sent; an invalid one fails the task, naming it
+        (V(sizing.models), V(sizing.registry_url), ...).
+      - Not set, no model is sized and RV(sizing) is not returned.
+    type: dict
+    version_added: 0.4.0
+    suboptions:
+      models:
+        description: The models to size, as Ollama names them; one result per item, in the same order.
+        type: list
+        elements: str
+        required: true
+      models_dir:
+        description: Ollama's models directory on the host, read without following any link; not set, not read.
+        type: path
+      registry_url:
+        description: Base URL of the registry of models named without a host or on V(registry.ollama.ai).
+        type: str
+        default: https://registry.ollama.ai
+      registry_timeout:
+        description: Seconds to wait for a registry's connection and for each read of its reply.
+        type: int
+        default: 10
+      default_params_b:
+        description: Parameter count (billions) assumed when neither the host, the registry nor the tag tells.
+        type: float
+        default: 7
+      disk_gb_per_params_b:
+        description: GB on disk per billion parameters when no manifest gives the model's size.
+        type: float
+        default: 0.6
+      api_url:
+        description:
+          - The host's Ollama API, asked for the models it has (C(GET /api/tags)); without it, E(OLLAMA_HOST) as
+            Ollama reads it, else V(http://127.0.0.1:11434).
+        type: str
+      timeout:
+        description: Seconds to wait for the host's Ollama.
+        type: int
+        default: 60
+      validate_certs:
+        description: Whether the host's Ollama's certificate is verified (an V(https://) O(sizing.api_url)).
+        type: bool
+        default: true
+      headers:
+        description: HTTP headers sent to the host's Ollama only (an authenticating proxy's); never to a registry.
+        type: dict
 notes:
   - The process that holds a socket is known only when this module may read that process's C(/proc/<pid>/fd), that is
     as root or as the same user; otherwise RV(listeners[].pid) and RV(listeners[].process) are V(null).
   - Inside a container, C(/proc/meminfo) shows the machine's memory, not the container's limit.
+  - O(sizing) sends requests to the host's Ollama and to registries (a manifest and a config blob, never a layer), as
+    M(llmops.ollama.ollama_model_requirements) does; a source that does not answer is skipped and listed in
+    RV(sizing.failures).
+seealso:
+  - module: llmops.ollama.ollama_model_requirements
 """
 
 EXAMPLES = r"""
@@ -53,6 +110,16 @@ EXAMPLES = r"""
     ports: [443, 11434]
     packages: [docker.io, podman, containerd]
     path: /var/lib/ollama
+  register: host
+
+- name: What this host has, and what its models need, in one call
+  llmops.ollama.host_preflight_info:
+    ports: [11434]
+    path: /var/lib/ollama
+    sizing:
+      models: [qwen2.5:0.5b, llama3:70b]
+      models_dir: /var/lib/ollama/models
+      timeout: 5
   register: host
 
 - name: Refuse a host that has too little disk for the models
@@ -152,11 +219,41 @@ path_free_bytes:
   returned: when O(path) is given
   type: int
   sample: 107374182400
+sizing:
+  description:
+    - The models of O(sizing.models) sized, and the sources that could not be read, as RV(llmops.ollama.ollama_model_requirements#module:models)
+      and RV(llmops.ollama.ollama_model_requirements#module:failures) return them.
+  returned: when O(sizing) is given
+  type: dict
+  version_added: 0.4.0
+  contains:
+    models:
+      description: One entry per item of O(sizing.models), in the same order (name, params_b, parameter_size, params_from, bytes, bytes_from, on_host, layers).
+      type: list
+      elements: dict
+      sample:
+        - name: qwen2.5:0.5b
+          params_b: 0.494
+          parameter_size: 494.03M
+          params_from: host
+          bytes: 397821319
+          bytes_from: host
+          on_host: true
+          layers: []
+    failures:
+      description: The sources that could not be read and were skipped ({source, model, msg}). Not an error.
+      type: list
+      elements: dict
+      sample: []
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
+from ansible_collections.llmops.ollama.plugins.module_utils._common import InvalidOption
 from ansible_collections.llmops.ollama.plugins.module_utils._host_probe import HostProbe, ProbeError
+from ansible_collections.llmops.ollama.plugins.module_utils._model_size import SIZING_ARGS, size_models, sizer_from_params
+from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import InvalidMirror
 
 
 def probe_host(probe, ports, packages, path):
@@ -185,12 +282,19 @@ def main():
             "ports": {"type": "list", "elements": "int", "default": []},
             "packages": {"type": "list", "elements": "str", "default": []},
             "path": {"type": "path"},
+            "sizing": {"type": "dict", "options": SIZING_ARGS},
         },
         supports_check_mode=True,
     )
     for port in module.params["ports"]:
         if not 0 < port < 65536:
             module.fail_json(msg="ports: %d is not a TCP port (1-65535)" % port)
+    sizer = None
+    if module.params["sizing"] is not None:
+        try:
+            sizer = sizer_from_params(module.params["sizing"], warn=module.warn, prefix="sizing.")
+        except (_model_name.InvalidName, InvalidOption, InvalidMirror) as e:
+            module.fail_json(msg=str(e))
 
     def run(argv):
         return module.run_command(argv, environ_update={"LC_ALL": "C"})
@@ -200,6 +304,8 @@ def main():
         result = probe_host(probe, module.params["ports"], module.params["packages"], module.params["path"])
     except (ProbeError, OSError) as e:
         module.fail_json(msg=str(e))
+    if sizer is not None:
+        result["sizing"] = size_models(sizer, module.params["sizing"]["models"])
     module.exit_json(**result)
 
 

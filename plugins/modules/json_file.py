@@ -100,33 +100,22 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.ollama.plugins.module_utils._host_file import (
-    HostFileError, WRITER_ARGS, keep_content)
-from ansible_collections.llmops.ollama.plugins.module_utils._json_file import (
-    LIST_MERGES, JsonFileError, merge, parse_object, render)
+from ansible_collections.llmops.ollama.plugins.module_utils._host_file import HostFileError, WRITER_ARGS
+from ansible_collections.llmops.ollama.plugins.module_utils._json_file import LIST_MERGES, JsonFileError, keep_merged
 
 
 def update(params, check_mode):
     """(result, diff) for the file; writes nothing in check mode."""
     path = params["path"]
-    # What the file holds is read once, by keep_content, and merged here.
-    out = {}
-
-    def merged_bytes(data):
-        existing = parse_object(data, path) if data is not None else {}
-        out["config"] = merge(existing, params["settings"], params["list_merge"])
-        out["bytes"] = render(out["config"])
-        return out["bytes"]
-
-    changed, created, before = keep_content(path, merged_bytes, params["mode"], params["owner"], params["group"],
-                                            params["create_parent"], check_mode)
+    kept = keep_merged(path, params["settings"], params["list_merge"], params["mode"], params["owner"], params["group"],
+                       params["create_parent"], check_mode)
     diff = {
         "before_header": path,
         "after_header": path,
-        "before": before.decode("utf-8") if before is not None else "",
-        "after": out["bytes"].decode("utf-8"),
+        "before": kept["before"].decode("utf-8") if kept["before"] is not None else "",
+        "after": kept["after"].decode("utf-8"),
     }
-    return {"changed": changed, "created": created, "config": out["config"], "path": path}, diff
+    return {"changed": kept["changed"], "created": kept["created"], "config": kept["config"], "path": path}, diff
 
 
 def main():

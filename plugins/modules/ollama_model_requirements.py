@@ -185,46 +185,22 @@ warnings:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
-from ansible_collections.llmops.ollama.plugins.module_utils._common import (
-    COMMON_ARGS, InvalidOption, client_from_params)
-from ansible_collections.llmops.ollama.plugins.module_utils._model_size import Sizer
-from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import InvalidMirror, mirror_url
+from ansible_collections.llmops.ollama.plugins.module_utils._common import InvalidOption
+from ansible_collections.llmops.ollama.plugins.module_utils._model_size import SIZING_ARGS, size_models, sizer_from_params
+from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import InvalidMirror
 
 
 def argument_spec():
-    spec = {
-        "models": {"type": "list", "elements": "str", "required": True},
-        "models_dir": {"type": "path"},
-        "registry_url": {"type": "str", "default": "https://registry.ollama.ai"},
-        "registry_timeout": {"type": "int", "default": 10},
-        "default_params_b": {"type": "float", "default": 7},
-        "disk_gb_per_params_b": {"type": "float", "default": 0.6},
-    }
-    spec.update(COMMON_ARGS)
-    return spec
+    return dict(SIZING_ARGS)
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
     try:
-        for given in params["models"]:
-            _model_name.parse(given, option="models")
-        registry_url = mirror_url(params["registry_url"], "registry_url")
-        if params["registry_timeout"] <= 0:
-            raise InvalidOption("registry_timeout: %r must be a positive number of seconds" % params["registry_timeout"])
-        for option in ("default_params_b", "disk_gb_per_params_b"):
-            if params[option] < 0:
-                raise InvalidOption("%s: %r must not be negative" % (option, params[option]))
-        client = client_from_params(params)
+        sizer = sizer_from_params(module.params, warn=module.warn)
     except (_model_name.InvalidName, InvalidOption, InvalidMirror) as e:
         module.fail_json(msg=str(e))
-
-    sizer = Sizer(client=client, models_dir=params["models_dir"], registry_url=registry_url,
-                  registry_timeout=params["registry_timeout"], default_params_b=params["default_params_b"],
-                  disk_gb_per_params_b=params["disk_gb_per_params_b"], warn=module.warn)
-    models = [sizer.size(given) for given in params["models"]]
-    module.exit_json(changed=False, models=models, failures=sizer.failures)
+    module.exit_json(changed=False, **size_models(sizer, module.params["models"]))
 
 
 if __name__ == "__main__":

@@ -220,3 +220,42 @@ def test_the_real_package_database():
 def test_an_invalid_port_fails():
     result = run_module(host_preflight_info, {"ports": [70000]})
     assert result["failed"] is True and "70000" in result["msg"]
+
+
+# sizing: the models sized in the same call (the preflight role's one call per host)
+
+
+def test_the_models_are_sized_in_the_same_call(fake, registry, tmp_path):
+    fake.add_local("qwen:14b", parameter_size="14.2B")
+    args = {"path": str(tmp_path), "sizing": {"models": ["qwen:14b", "phi3:3.8b"], "api_url": fake.url, "timeout": 5,
+                                              "registry_url": registry.url, "models_dir": str(tmp_path / "models")}}
+    result = run_module(host_preflight_info, args, check_mode=True)
+    assert result.get("failed") is not True, result
+    assert result["path_existing"] == str(tmp_path) and result["ram_bytes"] > 0
+    qwen, phi = result["sizing"]["models"]
+    assert (qwen["name"], qwen["params_b"], qwen["params_from"], qwen["on_host"]) == ("qwen:14b", 14.2, "host", True)
+    # The registry lacks it: reported, and the tag tells.
+    assert (phi["params_b"], phi["params_from"], phi["bytes_from"]) == (3.8, "tag", "estimate")
+    assert [(f["source"], f["model"]) for f in result["sizing"]["failures"]] == [("registry", "phi3:3.8b")]
+    assert fake.calls() == [("GET", "/api/tags")]
+
+
+def test_without_sizing_no_model_is_sized(fake, tmp_path):
+    result = run_module(host_preflight_info, {"path": str(tmp_path)}, check_mode=True)
+    assert "sizing" not in result
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("sizing, message", [
+    ({"models": ["http://example.com/x"]}, "sizing.models: 'http://example.com/x' has a URL scheme"),
+    ({"models": ["qwen:14b"], "registry_url": "https://user:pw@registry.example.com"},
+     "sizing.registry_url: the URL carries credentials"),
+    ({"models": ["qwen:14b"], "registry_timeout": 0}, "sizing.registry_timeout: 0 must be a positive number of seconds"),
+    ({"models": ["qwen:14b"], "default_params_b": -1}, "sizing.default_params_b: -1.0 must not be negative"),
+])
+def test_an_invalid_sizing_option_fails_before_any_request(fake, registry, sizing, message):
+    sizing = dict({"api_url": fake.url, "registry_url": registry.url}, **sizing)
+    result = run_module(host_preflight_info, {"sizing": sizing})
+    assert result["failed"] is True
+    assert message in result["msg"] and "pw" not in result["msg"]
+    assert fake.requests == [] and registry.requests == []
