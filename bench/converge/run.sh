@@ -87,7 +87,7 @@ print("| | median (s) | runs (s) |")
 print("|---|---|---|")
 for label, s in (("before (%s)" % before_commit[:10], before), ("after", after)) if before else (("", after),):
     tag = (" " + label) if label else ""
-    print("| first converge%s: bare lab host to Ollama + qwen2.5:0.5b + LobeChat | %.1f | %s |"
+    print("| first converge%s: bare lab host to Ollama + qwen2.5:0.5b + the tree's UI behind the front door | %.1f | %s |"
           % (tag, s["first"], ", ".join("%.1f" % r[0] for r in s["rows"])))
     print("| second converge%s (no-op, `changed=0`, molecule's idempotence step) | %.1f | %s |"
           % (tag, s["second"], ", ".join("%.1f" % r[1] for r in s["rows"])))
@@ -97,8 +97,10 @@ for label, s in (("before (%s)" % before_commit[:10], before), ("after", after))
 print()
 print("n = %d each. Each run starts from a new lab host (molecule destroy, create, prepare)%s. The first"
       % (runs, "; the two trees take turns" if before else ""))
-print("converge installs Debian's docker.io from the Debian archive inside the lab host, pulls the Ollama and")
-print("LobeChat images and the model from the lab registry; the second finds everything in place.")
+print("converge installs Debian's docker.io from the Debian archive inside the lab host, pulls the images and the")
+print("model from the lab registry; the second finds everything in place. Each tree deploys its own UI as its")
+print("molecule/default does: LobeHub 2.x is three containers (LobeHub, Postgres, Redis) and a first admin account,")
+print("where LobeChat 1.x, in trees before issue 16, was one; both run the lab's stand-ins, not the real programs.")
 print("Both figures include molecule's own start-up (a few seconds). Reproduce: `bench/converge/run.sh 5 <commit>`")
 print("with the lab up; the machine is shared, so expect some spread.")
 print()
