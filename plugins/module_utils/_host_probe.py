@@ -208,6 +208,14 @@ class HostProbe:
         raise ProbeError("packages: neither dpkg-query nor rpm is on this host's PATH, so the installed packages "
                          "cannot be read")
 
+    def package_result(self, names):
+        """What an info module returns of `names`: packages_installed, and package_manager when one was asked."""
+        manager, installed = self.packages_installed(names)
+        result = {"packages_installed": installed}
+        if manager is not None:
+            result["package_manager"] = manager
+        return result
+
     # --- path ---
 
     def path_space(self, path):

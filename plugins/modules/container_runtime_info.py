@@ -259,11 +259,8 @@ from ansible_collections.llmops.ollama.plugins.module_utils._json_file import LI
 def read_runtime(which, run, params, python=sys.executable):
     """The module's result for `params`; changes nothing."""
     result = {"changed": False}
-    manager, installed = HostProbe(which=which, run=run).packages_installed(params["packages"])
-    result["packages_installed"] = installed
-    result["packages_missing"] = [name for name in params["packages"] if name not in installed]
-    if manager is not None:
-        result["package_manager"] = manager
+    result.update(HostProbe(which=which, run=run).package_result(params["packages"]))
+    result["packages_missing"] = [name for name in params["packages"] if name not in result["packages_installed"]]
     result["units"] = unit_states(which, run, params["units"])
     daemon_json = params["daemon_json"]
     if daemon_json is not None:

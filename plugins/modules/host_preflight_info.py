@@ -267,10 +267,7 @@ def probe_host(probe, ports, packages, path):
     }
     result["listeners"] = probe.listeners(ports)
     result["ports_in_use"] = sorted({entry["port"] for entry in result["listeners"]})
-    manager, installed = probe.packages_installed(packages)
-    result["packages_installed"] = installed
-    if manager is not None:
-        result["package_manager"] = manager
+    result.update(probe.package_result(packages))
     if path is not None:
         result.update(probe.path_space(path))
     return result
