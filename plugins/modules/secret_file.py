@@ -338,28 +338,28 @@ def keep_one(module, spec, uid, gid):
                        fmt=spec["format"], make=make)
 
 
+# What describes one secret, at the top level (with path) and in each entry of secrets (with name and path).
+ONE_SECRET_ARGS = {
+    "length": {"type": "int", "default": 32},
+    "value": {"type": "str", "no_log": True},
+    "format": {"type": "str", "default": "alphanumeric", "choices": ["alphanumeric", "base64", "rsa_jwks"]},
+}
+
+
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path"},
-            "length": {"type": "int", "default": 32},
-            "value": {"type": "str", "no_log": True},
-            "format": {"type": "str", "default": "alphanumeric", "choices": ["alphanumeric", "base64", "rsa_jwks"]},
-            "owner": {"type": "str", "default": "root"},
-            "group": {"type": "str", "default": "root"},
-            # The entries' names and paths are not secret; each one's value is (no_log below).
-            "secrets": {
+        argument_spec=dict(
+            ONE_SECRET_ARGS,
+            path={"type": "path"},
+            owner={"type": "str", "default": "root"},
+            group={"type": "str", "default": "root"},
+            # The entries' names and paths are not secret; each one's value is (no_log in ONE_SECRET_ARGS).
+            secrets={
                 "type": "list", "elements": "dict", "no_log": False,
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "path": {"type": "path", "required": True},
-                    "length": {"type": "int", "default": 32},
-                    "format": {"type": "str", "default": "alphanumeric",
-                               "choices": ["alphanumeric", "base64", "rsa_jwks"]},
-                    "value": {"type": "str", "no_log": True},
-                },
+                "options": dict(ONE_SECRET_ARGS, name={"type": "str", "required": True},
+                                path={"type": "path", "required": True}),
             },
-        },
+        ),
         required_one_of=[("path", "secrets")],
         mutually_exclusive=[("path", "secrets"), ("value", "secrets")],
         supports_check_mode=True,
