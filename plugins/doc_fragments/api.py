@@ -6,7 +6,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The connection options shared by every module of the collection.
+    # The connection options of the modules that talk to Ollama's API, which are the action group
+    # llmops.ollama.ollama (meta/runtime.yml), so that module_defaults can set these options once.
     DOCUMENTATION = r"""
 options:
   api_url:
@@ -36,6 +37,12 @@ options:
       - Extra HTTP headers for every request, for example C(Authorization) for an authenticating proxy in front of Ollama.
       - Values are not logged.
     type: dict
+attributes:
+  action_group:
+    description: Use C(group/llmops.ollama.ollama) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - llmops.ollama.ollama
 notes:
   - Reads (listing, show, version, running models) and generation are retried up to three times,
     after 1, 2 and 4 seconds, when Ollama answers HTTP 503 (server busy). Pulls, creates and deletes are sent once.

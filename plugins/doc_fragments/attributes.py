@@ -22,16 +22,6 @@ attributes:
     platforms: posix
 """
 
-    ACTIONGROUP_OLLAMA = r"""
-options: {}
-attributes:
-  action_group:
-    description: Use C(group/llmops.ollama.ollama) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - llmops.ollama.ollama
-"""
-
     INFO_MODULE = r"""
 options: {}
 attributes:

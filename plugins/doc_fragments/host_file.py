@@ -21,9 +21,15 @@ options:
     default: root
 """
 
-    # The options of the modules that keep a whole file's text (json_file, text_file).
+    # What the modules that keep a whole file's text (json_file, text_file) share: the path and file options, the
+    # attributes' support, and how the file is written.
     WRITER = r"""
 options:
+  path:
+    description:
+      - The absolute path of the file.
+    type: path
+    required: true
   mode:
     description:
       - The file's mode, in octal, such as V("0644") (quote it in YAML). Symbolic modes are not supported.
@@ -36,4 +42,18 @@ options:
       - When V(false), a missing parent directory fails.
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the file's text before and after.
+  idempotent:
+    support: full
+notes:
+  - The file is never reached through a link. A symbolic link or anything but a regular file at O(path) fails, naming
+    the path, and is left as it is. The file is replaced atomically (a temporary file created exclusively in the same
+    directory, owner and mode set on its descriptor, synced, then renamed over O(path)).
+  - Error messages name the path, never the file's content.
 """

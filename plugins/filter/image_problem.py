@@ -18,35 +18,17 @@ description:
     V(0.31.2)), unless O(allow_unsafe) is true. A digest alone says nothing about the version behind it, so a digest
     without a tag is refused when there is a floor; give the tag the digest belongs to as well.
   - Returns the problems joined with C(; ), or an empty string.
+extends_documentation_fragment:
+  - llmops.ollama.image
 options:
-  _input:
-    description: The repository, such as V(docker.io/ollama/ollama).
-    type: str
-    required: true
-  prefix:
-    description: The variables' common prefix, such as V(ollama_image), for the messages.
-    type: str
-    required: true
   tag:
     description: The tag, such as V(0.32.15); may be empty when O(digest) is given and there is no O(min_version).
-    type: str
-    default: ""
-  digest:
-    description: The digest that pins the image, V(sha256:<64 hex>), or empty.
-    type: str
-    default: ""
   min_version:
     description: The lowest version the tag may name, such as V(0.31.2); empty for no floor.
     type: str
     default: ""
-  unsafe_option:
-    description: The variable that lets a tag below the floor through, named in the messages.
-    type: str
-    default: ""
   allow_unsafe:
     description: Let a tag below O(min_version), one that is not a version, or a digest without a tag through.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""

@@ -14,31 +14,15 @@ description:
   - A LobeChat 1.x tag is refused naming both of its advisories, CVE-2026-39411 (the access code can be forged) and
     CVE-2026-54157 (an open proxy); a 2.x tag below 2.1.57 naming CVE-2026-54157. O(allow_unsafe) lets them through.
   - Returns the problems joined with C(; ), or an empty string.
+extends_documentation_fragment:
+  - llmops.ollama.image
 options:
   _input:
     description: The repository, such as V(docker.io/lobehub/lobehub).
-    type: str
-    required: true
-  prefix:
-    description: The variables' common prefix, such as V(lobechat_image), for the messages.
-    type: str
-    required: true
   tag:
     description: The tag, such as V(2.2.19).
-    type: str
-    default: ""
-  digest:
-    description: The digest that pins the image, V(sha256:<64 hex>), or empty.
-    type: str
-    default: ""
-  unsafe_option:
-    description: The variable that lets an older release through, named in the messages.
-    type: str
-    default: ""
   allow_unsafe:
     description: Let a release below the floor, a tag that is not a version, or a digest without a tag through.
-    type: bool
-    default: false
 """
 
 EXAMPLES = r"""

@@ -30,10 +30,14 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Refuse a mirror URL
+- name: Refuse a mirror URL, and plain HTTP unless the inventory allows it
   ansible.builtin.fail:
-    msg: "{{ inventory_hostname }}: {{ ollama_models_mirror_url | llmops.ollama.mirror_url_problem('ollama_models_mirror_url') }}"
-  when: ollama_models_mirror_url | llmops.ollama.mirror_url_problem('ollama_models_mirror_url') | length > 0
+    msg: "{{ inventory_hostname }}: {{ __mirror_problem }}"
+  when: __mirror_problem | length > 0
+  vars:
+    __mirror_problem: >-
+      {{ ollama_models_mirror_url | llmops.ollama.mirror_url_problem('ollama_models_mirror_url',
+                                                                     allow_http=ollama_models_mirror_allow_http) }}
 """
 
 RETURN = r"""

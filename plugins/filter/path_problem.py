@@ -32,10 +32,14 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Refuse a data directory that is a system directory
+- name: Refuse a data directory, or a secret file's directory, that is a system directory
   ansible.builtin.fail:
-    msg: "{{ ollama_data_dir | llmops.ollama.path_problem('ollama_data_dir') }}"
-  when: ollama_data_dir | llmops.ollama.path_problem('ollama_data_dir') | length > 0
+    msg: "{{ inventory_hostname }}: {{ __path_problems | join('; ') }}"
+  when: __path_problems | length > 0
+  vars:
+    __path_problems: >-
+      {{ [ollama_data_dir | llmops.ollama.path_problem('ollama_data_dir'),
+          api_token_file | llmops.ollama.path_problem('api_token_file', kind='file')] | select | list }}
 """
 
 RETURN = r"""

@@ -49,15 +49,20 @@ def _go_unquote(text):
     return _GO_ESCAPE.sub(one, text[1:-1])
 
 
-def _go_value(text):
-    if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
-        return _go_unquote(text)
+def _scalar(text):
+    """'true' and 'false' as booleans, a number's text as a float, other text as it is."""
     if text in ("true", "false"):
         return text == "true"
     try:
         return float(text)
     except ValueError:
         return text
+
+
+def _go_value(text):
+    if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
+        return _go_unquote(text)
+    return _scalar(text)
 
 
 def parse_show_parameters(text):
@@ -78,12 +83,7 @@ def _comparable(value):
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        if value in ("true", "false"):
-            return value == "true"
-        try:
-            return float(value)
-        except ValueError:
-            return value
+        return _scalar(value)
     return value
 
 

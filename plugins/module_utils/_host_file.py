@@ -292,6 +292,7 @@ def keep_content(path, new, mode, owner, group, create_parent, check_mode, dir_m
 # The argument spec of the modules that keep a whole file's text (json_file, text_file); the documentation is the
 # llmops.ollama.host_file and llmops.ollama.host_file.writer fragments.
 WRITER_ARGS = {
+    "path": {"type": "path", "required": True},
     "mode": {"type": "raw", "default": "0644"},
     "owner": {"type": "str", "default": "root"},
     "group": {"type": "str", "default": "root"},

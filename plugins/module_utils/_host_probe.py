@@ -21,6 +21,10 @@ _SOCKET_LINK = re.compile(r"socket:\[(\d+)\]")
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
+# The packages option of the info modules whose result holds package_result() (doc fragment llmops.ollama.host_probe).
+PACKAGES_ARG = {"type": "list", "elements": "str", "default": []}
+
+
 class ProbeError(Exception):
     pass
 

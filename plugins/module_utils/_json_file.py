@@ -41,16 +41,12 @@ def merge(existing, new, list_merge="append_rp"):
     return merged
 
 
+# What json.loads gives for a value that is not an object, and its name in messages; anything else is a number.
+_TYPE_NAMES = ((list, "an array"), (str, "a string"), (bool, "a boolean"), (type(None), "null"))
+
+
 def _type_name(value):
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
+    return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), "a number")
 
 
 def parse_object(data, path):

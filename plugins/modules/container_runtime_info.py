@@ -25,14 +25,8 @@ description:
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.attributes.info_module
+  - llmops.ollama.host_probe
 options:
-  packages:
-    description:
-      - Package names to look for in the host's package database. A host with neither C(dpkg-query) nor C(rpm) fails
-        when this is not empty.
-    type: list
-    elements: str
-    default: []
   units:
     description:
       - systemd units (such as V(docker.service)) whose state is read. On a host without C(systemctl) every state is
@@ -252,7 +246,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.llmops.ollama.plugins.module_utils._container_runtime import (
     RuntimeInfoError, lan_filter_state, unit_states)
 from ansible_collections.llmops.ollama.plugins.module_utils._host_file import HostFileError
-from ansible_collections.llmops.ollama.plugins.module_utils._host_probe import HostProbe, ProbeError
+from ansible_collections.llmops.ollama.plugins.module_utils._host_probe import HostProbe, PACKAGES_ARG, ProbeError
 from ansible_collections.llmops.ollama.plugins.module_utils._json_file import LIST_MERGES, JsonFileError, keep_merged
 
 
@@ -283,7 +277,7 @@ def read_runtime(which, run, params, python=sys.executable):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "packages": {"type": "list", "elements": "str", "default": []},
+            "packages": PACKAGES_ARG,
             "units": {"type": "list", "elements": "str", "default": []},
             "daemon_json": {"type": "dict", "options": {
                 "path": {"type": "path", "required": True},

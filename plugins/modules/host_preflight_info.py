@@ -25,19 +25,13 @@ description:
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.attributes.info_module
+  - llmops.ollama.host_probe
 options:
   ports:
     description:
       - TCP ports to look for listening sockets on.
     type: list
     elements: int
-    default: []
-  packages:
-    description:
-      - Package names to look for in the host's package database. A host with neither C(dpkg-query) nor C(rpm) fails
-        when this is not empty.
-    type: list
-    elements: str
     default: []
   path:
     description:
@@ -251,7 +245,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
 from ansible_collections.llmops.ollama.plugins.module_utils._common import InvalidOption
-from ansible_collections.llmops.ollama.plugins.module_utils._host_probe import HostProbe, ProbeError
+from ansible_collections.llmops.ollama.plugins.module_utils._host_probe import HostProbe, PACKAGES_ARG, ProbeError
 from ansible_collections.llmops.ollama.plugins.module_utils._model_size import SIZING_ARGS, size_models, sizer_from_params
 from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import InvalidMirror
 
@@ -277,7 +271,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "ports": {"type": "list", "elements": "int", "default": []},
-            "packages": {"type": "list", "elements": "str", "default": []},
+            "packages": PACKAGES_ARG,
             "path": {"type": "path"},
             "sizing": {"type": "dict", "options": SIZING_ARGS},
         },

@@ -19,28 +19,11 @@ description:
     naming the path and where the problem is, never what the file holds.
   - The file is written as C(json.dumps(merged, indent=2) + newline), keys in their order, and only when those bytes
     differ from the file's; its mode and owner are fixed when they differ.
-  - The file is never reached through a link. A symbolic link or anything but a regular file at O(path) fails, naming
-    the path, and is left as it is. The file is replaced atomically (a temporary file created exclusively in the same
-    directory, owner and mode set on its descriptor, synced, then renamed over O(path)).
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.host_file
   - llmops.ollama.host_file.writer
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details:
-      - The diff shows the file's text before and after.
-  idempotent:
-    support: full
 options:
-  path:
-    description:
-      - The absolute path of the JSON file.
-    type: path
-    required: true
   settings:
     description:
       - The keys to set, merged into the file's object.
@@ -55,8 +38,6 @@ options:
     type: str
     choices: [replace, append_rp]
     default: append_rp
-notes:
-  - Error messages name the path, never the file's content.
 """
 
 EXAMPLES = r"""
@@ -121,7 +102,6 @@ def update(params, check_mode):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "required": True},
             "settings": {"type": "dict", "required": True},
             "list_merge": {"type": "str", "choices": list(LIST_MERGES), "default": "append_rp"},
             **WRITER_ARGS,

@@ -29,7 +29,6 @@ extends_documentation_fragment:
   - llmops.ollama.api
   - llmops.ollama.registry.models_dir
   - llmops.ollama.attributes
-  - llmops.ollama.attributes.actiongroup_ollama
 attributes:
   check_mode:
     support: full

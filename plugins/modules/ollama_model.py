@@ -22,7 +22,6 @@ extends_documentation_fragment:
   - llmops.ollama.api
   - llmops.ollama.messages
   - llmops.ollama.attributes
-  - llmops.ollama.attributes.actiongroup_ollama
 attributes:
   check_mode:
     support: partial

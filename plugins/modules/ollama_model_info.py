@@ -18,7 +18,6 @@ description:
 extends_documentation_fragment:
   - llmops.ollama.api
   - llmops.ollama.attributes
-  - llmops.ollama.attributes.actiongroup_ollama
   - llmops.ollama.attributes.info_module
 options:
   name:

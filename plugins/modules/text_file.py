@@ -18,35 +18,16 @@ description:
     changed.
   - One call to the host, where C(ansible.builtin.template) makes two (a C(stat), then C(copy) or C(file)) and a
     C(file) task for the directory a third; a daily no-op run of the roles is faster for it.
-  - The file is never reached through a link. A symbolic link or anything but a regular file at O(path) fails, naming
-    the path, and is left as it is. The file is replaced atomically (a temporary file created exclusively in the same
-    directory, owner and mode set on its descriptor, synced, then renamed over O(path)).
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.host_file
   - llmops.ollama.host_file.writer
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details:
-      - The diff shows the file's text before and after.
-  idempotent:
-    support: full
 options:
-  path:
-    description:
-      - The absolute path of the file.
-    type: path
-    required: true
   content:
     description:
       - The text the file holds, written as UTF-8.
     type: str
     required: true
-notes:
-  - Error messages name the path, never the file's content.
 seealso:
   - module: llmops.ollama.json_file
 """
@@ -81,7 +62,6 @@ from ansible_collections.llmops.ollama.plugins.module_utils._host_file import Ho
 def main():
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "required": True},
             "content": {"type": "str", "required": True},
             **WRITER_ARGS,
         },

@@ -104,23 +104,20 @@ EXAMPLES = r"""
     names: [chat.example.org]
     host_names: ["{{ inventory_hostname }}"]
 
-- name: The operator's own certificate, read on the controller (the key file encrypted with ansible-vault)
-  llmops.ollama.tls_certificate:
+- name: Check the operator's own pair without writing anything, read on the controller (the key file encrypted with ansible-vault)
+  llmops.ollama.tls_certificate: &operator_pair
     certificate_path: /etc/llmops/front-door/tls/certificate.pem
     private_key_path: /etc/llmops/front-door/tls/private-key.pem
     certificate: "{{ lookup('ansible.builtin.file', 'files/chat.example.org.crt') }}"
     private_key: "{{ lookup('ansible.builtin.file', 'files/chat.example.org.key.vault') }}"
-  no_log: true
-
-- name: Check a pair without writing anything (a preflight)
-  llmops.ollama.tls_certificate:
-    certificate_path: /etc/llmops/front-door/tls/certificate.pem
-    private_key_path: /etc/llmops/front-door/tls/private-key.pem
-    certificate: "{{ cert_pem }}"
-    private_key: "{{ key_pem }}"
   check_mode: true
   no_log: true
   register: tls_check
+
+- name: Store the same pair, unless the check found it in place
+  llmops.ollama.tls_certificate: *operator_pair
+  no_log: true
+  when: not tls_check.up_to_date
 """
 
 RETURN = r"""
@@ -437,6 +434,23 @@ def would_change(path, text, mode, uid, gid):
     return (st.st_mode & 0o7777) != mode or (st.st_uid, st.st_gid) != (uid, gid)
 
 
+def store_pair(p, cert_pem, key_pem, uid, gid, check_mode):
+    """Write the pair at the paths of `p` where it differs, the certificate first; True when a file changed (in check
+    mode, would change)."""
+    if check_mode:
+        return (would_change(p["certificate_path"], cert_pem, CERT_MODE, uid, gid)
+                or would_change(p["private_key_path"], key_pem, KEY_MODE, uid, gid))
+    changed = write_file(p["certificate_path"], cert_pem, CERT_MODE, uid, gid)
+    return write_file(p["private_key_path"], key_pem, KEY_MODE, uid, gid) or changed
+
+
+def pair_result(cert, changed, source, generated, reason, names_missing):
+    """The module's result for the kept certificate, from its facts (OpenSSL.certificate)."""
+    return {"changed": changed, "source": source, "generated": generated, "reason": reason,
+            "not_after": iso(cert["not_after"]), "subject_alt_names": cert["sans"],
+            "fingerprint_sha256": cert["fingerprint"], "names_missing": names_missing}
+
+
 def check_provided(openssl, cert_pem, key_pem):
     """Facts of the user's pair, or Refused: unreadable, expired, not yet valid, key not the certificate's."""
     cert = openssl.certificate(cert_pem, "certificate")
@@ -524,15 +538,8 @@ def keep(module, p):
         cert_pem = p["certificate"].strip() + "\n"
         key_pem = p["private_key"].strip() + "\n"
         cert = check_provided(openssl, cert_pem, key_pem)
-        if check:
-            changed = (would_change(p["certificate_path"], cert_pem, CERT_MODE, uid, gid)
-                       or would_change(p["private_key_path"], key_pem, KEY_MODE, uid, gid))
-        else:
-            changed = write_file(p["certificate_path"], cert_pem, CERT_MODE, uid, gid)
-            changed = write_file(p["private_key_path"], key_pem, KEY_MODE, uid, gid) or changed
-        return {"changed": changed, "source": "provided", "generated": False, "reason": "",
-                "not_after": iso(cert["not_after"]), "subject_alt_names": cert["sans"],
-                "fingerprint_sha256": cert["fingerprint"], "names_missing": []}
+        changed = store_pair(p, cert_pem, key_pem, uid, gid, check)
+        return pair_result(cert, changed, "provided", False, "", [])
 
     wanted = unique([san_entry(n) for n in p["names"]]
                     + [san_entry(n) for n in p["host_names"] if name_kind(n)]
@@ -542,15 +549,8 @@ def keep(module, p):
     if not reason:
         have = {s.lower() for s in cert["sans"]}
         missing = [n for n in p["names"] if san_entry(n).lower() not in have]
-        if check:
-            changed = (would_change(p["certificate_path"], stored_cert, CERT_MODE, uid, gid)
-                       or would_change(p["private_key_path"], stored_key, KEY_MODE, uid, gid))
-        else:
-            changed = write_file(p["certificate_path"], stored_cert, CERT_MODE, uid, gid)
-            changed = write_file(p["private_key_path"], stored_key, KEY_MODE, uid, gid) or changed
-        return {"changed": changed, "source": "self_signed", "generated": False, "reason": "",
-                "not_after": iso(cert["not_after"]), "subject_alt_names": cert["sans"],
-                "fingerprint_sha256": cert["fingerprint"], "names_missing": missing}
+        changed = store_pair(p, stored_cert, stored_key, uid, gid, check)
+        return pair_result(cert, changed, "self_signed", False, "", missing)
 
     if not wanted:
         raise Refused("names", "names: no name or address for the certificate; give names")
@@ -563,10 +563,7 @@ def keep(module, p):
     # The key first: a reader never finds the new certificate next to the old key.
     write_file(p["private_key_path"], key_pem, KEY_MODE, uid, gid)
     write_file(p["certificate_path"], cert_pem, CERT_MODE, uid, gid)
-    cert = openssl.certificate(cert_pem, "certificate")
-    return {"changed": True, "source": "self_signed", "generated": True, "reason": reason,
-            "not_after": iso(cert["not_after"]), "subject_alt_names": cert["sans"],
-            "fingerprint_sha256": cert["fingerprint"], "names_missing": []}
+    return pair_result(openssl.certificate(cert_pem, "certificate"), True, "self_signed", True, reason, [])
 
 
 def own_names(module):

@@ -15,6 +15,7 @@ import glob
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from time import sleep as pause  # bound at import: tests may patch time.sleep for the client
 from http.server import BaseHTTPRequestHandler
 
@@ -55,34 +56,37 @@ def show_parameters(params):
     return "\n".join(lines)
 
 
+@dataclass(eq=False)
 class Reply:
     """A scripted answer: a status and a JSON/text body, or NDJSON lines; optionally a delay before
     the head, or a stall after some lines."""
 
-    def __init__(self, status=200, body=None, text=None, lines=None, content_type=None, delay=0.0,
-                 stall_after=None, stall=0.0):
-        self.status = status
-        self.body = body
-        self.text = text
-        self.lines = lines
-        self.content_type = content_type
-        self.delay = delay
-        self.stall_after = stall_after
-        self.stall = stall
+    status: int = 200
+    body: object = None
+    text: str | None = None
+    lines: list | None = None
+    content_type: str | None = None
+    delay: float = 0.0
+    stall_after: int | None = None
+    stall: float = 0.0
 
 
+@dataclass(eq=False)
 class Model:
-    def __init__(self, name, family="qwen2", parameter_size="494.03M", revision=1, parent="", system="",
-                 template="{{ .Prompt }}", parameters=None, messages=None):
-        self.name = name
-        self.family = family
-        self.parameter_size = parameter_size
-        self.revision = revision
-        self.parent = parent
-        self.system = system
-        self.template = template
-        self.parameters = dict(parameters or {})
-        self.messages = list(messages or [])
+    name: str
+    family: str = "qwen2"
+    parameter_size: str = "494.03M"
+    revision: int = 1
+    parent: str = ""
+    system: str = ""
+    template: str = "{{ .Prompt }}"
+    parameters: dict | None = None
+    messages: list | None = None
+
+    def __post_init__(self):
+        # Copies, so that a model made from another never shares its parameters or messages.
+        self.parameters = dict(self.parameters or {})
+        self.messages = list(self.messages or [])
 
     @property
     def manifest(self):
