@@ -19,8 +19,10 @@ description:
   - The decision of the private C(llmops.ollama._container) role, in one place. It compares a container's
     specification with what M(llmops.ollama.container_state_info) read on the host and says whether anything must be
     done.
-  - The container is current when it runs, carries the hash of this specification in its C(llmops.spec) label, and runs
-    the image its reference names now (the image ID of the reference is the container's).
+  - The container is current when it runs, carries the hash of this specification in its C(llmops.spec) label, runs
+    the image its reference names now (the image ID of the reference is the container's), and each of its bind mounts
+    still has its source on the host (a directory removed under a running container holds what is written to it until
+    the container goes).
   - The hash covers the specification, the memory limit as this host works it out (so a host given more memory gets
     its share) and the secret environment. It is the SHA-256 of their JSON with sorted keys, as C(to_json(sort_keys=True)
     | hash('sha256')) writes it, so containers created by an earlier release are recognised.
@@ -66,6 +68,11 @@ _value:
       type: bool
     run:
       description: Whether the container task must run (the engine is there and the container is not current).
+      type: bool
+    recreate:
+      description:
+        - Whether the container must be re-created although the engine would find it as specified (a bind-mount source
+          has gone from the host; the engine compares the mount's path, not what is there).
       type: bool
     apply:
       description: Whether anything must be done (the engine is missing, a network is missing, or the container is not current).
@@ -123,6 +130,7 @@ def container_plan(state, spec, secret_env=None):
         and found.get("spec", "") == digest
         and found.get("image", "") == spec.get("image")
         and found.get("current_image_id") == found.get("image_id", "")
+        and not found.get("missing_mounts")
     )
     engine_present = bool(state.get("engine_present"))
     left = dict(state)
@@ -133,6 +141,7 @@ def container_plan(state, spec, secret_env=None):
         "missing_networks": missing,
         "current": current,
         "run": engine_present and not current,
+        "recreate": engine_present and bool(found.get("missing_mounts")),
         "apply": not engine_present or not current or bool(missing),
         "health": found.get("health") or "",
         "state": left,

@@ -18,7 +18,8 @@ description:
     its configuration-hash label).
   - For each container it returns whether it runs, its health, the value of O(label) (the specification's
     hash the role recorded when it created the container), the image reference it was created from, the image
-    it runs, and the image that reference names on the host now (so a re-pulled tag is noticed).
+    it runs, the image that reference names on the host now (so a re-pulled tag is noticed), and the sources of its
+    bind mounts that are missing on the host (a directory removed under a running container).
   - An engine that is not installed is reported as such (RV(engine_present)), which check mode on a bare host needs.
   - Whether SELinux enforces on the host (RV(selinux)), in which case bind mounts need relabelling, and the host's
     memory (RV(memory_total_bytes)), against which a memory limit given as a share is worked out.
@@ -83,6 +84,7 @@ containers:
       image: 127.0.0.1:5000/ollama/ollama:0.21.0
       image_id: sha256:5b1c0ad0f2e3d4c5b6a7980f1e2d3c4b5a6978f0e1d2c3b4a5968778695a4b3c
       current_image_id: sha256:5b1c0ad0f2e3d4c5b6a7980f1e2d3c4b5a6978f0e1d2c3b4a5968778695a4b3c
+      missing_mounts: []
 memory_total_bytes:
   description: The host's memory (C(MemTotal) of C(/proc/meminfo)); 0 when it cannot be read.
   returned: always
@@ -101,6 +103,7 @@ networks:
 """
 
 import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -123,7 +126,13 @@ def _health(state):
     return health.get("Status") or ""
 
 
-def describe(inspected, label):
+def missing_mounts(mounts, exists=os.path.lexists):
+    """The bind-mount sources that are gone from the host (the container still holds the removed directory)."""
+    return sorted(set(mount.get("Source") or "" for mount in mounts or []
+                      if (mount.get("Type") or "") == "bind" and mount.get("Source") and not exists(mount["Source"])))
+
+
+def describe(inspected, label, exists=os.path.lexists):
     """Name -> what the roles compare, from `<engine> container inspect`."""
     found = {}
     for data in inspected:
@@ -139,6 +148,7 @@ def describe(inspected, label):
             "image": config.get("Image") or data.get("ImageName") or "",
             "image_id": data.get("Image") or "",
             "current_image_id": None,
+            "missing_mounts": missing_mounts(data.get("Mounts"), exists),
         }
     return found
 

@@ -55,7 +55,7 @@ def state(containers=None, networks=None, engine_present=True):
 
 def running(spec_hash, **changes):
     entry = {"running": True, "health": "healthy", "spec": spec_hash, "image": SPEC["image"],
-             "image_id": "sha256:aa", "current_image_id": "sha256:aa"}
+             "image_id": "sha256:aa", "current_image_id": "sha256:aa", "missing_mounts": []}
     entry.update(changes)
     return {"ollama": entry, "other": {"running": True}}
 
@@ -82,11 +82,21 @@ def test_a_running_container_from_this_spec_and_image_is_left_alone():
 
 
 @pytest.mark.parametrize("changes", [{"running": False}, {"spec": "0" * 64}, {"image": "reg/ollama/ollama:0.20.0"},
-                                     {"current_image_id": "sha256:bb"}, {"current_image_id": None}])
+                                     {"current_image_id": "sha256:bb"}, {"current_image_id": None},
+                                     {"missing_mounts": ["/var/lib/ollama"]}])
 def test_anything_else_re_creates_it(changes):
     digest = container_plan(state(), SPEC)["hash"]
     plan = container_plan(state(running(digest, **changes)), SPEC)
     assert not plan["current"] and plan["apply"] and plan["run"]
+
+
+def test_a_bind_mount_source_gone_from_the_host_re_creates_the_container():
+    digest = container_plan(state(), SPEC)["hash"]
+    plan = container_plan(state(running(digest, missing_mounts=["/var/lib/ollama"])), SPEC)
+    # The engine would compare the mount's path and find nothing to do: the role must ask for it.
+    assert plan["recreate"] and plan["run"]
+    assert not container_plan(state(running(digest, running=False)), SPEC)["recreate"]
+    assert not container_plan(state(running(digest, missing_mounts=["/x"]), engine_present=False), SPEC)["recreate"]
 
 
 def test_a_new_memory_share_or_secret_changes_the_hash():

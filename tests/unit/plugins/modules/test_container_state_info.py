@@ -14,7 +14,9 @@ from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner 
 DOCKER_CONTAINERS = [
     {"Name": "/ollama", "Image": "sha256:aaa",
      "Config": {"Image": "reg/ollama/ollama:0.21.0", "Labels": {"llmops.spec": "h1"}},
-     "State": {"Running": True, "Health": {"Status": "healthy"}}},
+     "State": {"Running": True, "Health": {"Status": "healthy"}},
+     # A named volume's source is the engine's business; a bind mount's must be on the host.
+     "Mounts": [{"Type": "bind", "Source": "/"}, {"Type": "volume", "Source": "/nonexistent/volume/_data"}]},
     {"Name": "/lobechat", "Image": "sha256:old", "Config": {"Image": "reg/lobehub/lobe-chat:1.143.2", "Labels": {}},
      "State": {"Running": False}},
 ]
@@ -62,10 +64,10 @@ def test_docker_containers_images_and_networks(tmp_path, monkeypatch):
     assert result["engine_present"] is True
     assert result["containers"] == {
         "ollama": {"running": True, "health": "healthy", "spec": "h1", "image": "reg/ollama/ollama:0.21.0",
-                   "image_id": "sha256:aaa", "current_image_id": "sha256:aaa"},
+                   "image_id": "sha256:aaa", "current_image_id": "sha256:aaa", "missing_mounts": []},
         # Its image reference names no image on the host any more: nothing to compare it with.
         "lobechat": {"running": False, "health": "", "spec": "", "image": "reg/lobehub/lobe-chat:1.143.2",
-                     "image_id": "sha256:old", "current_image_id": None},
+                     "image_id": "sha256:old", "current_image_id": None, "missing_mounts": []},
     }
     assert result["networks"] == {"llmops": {"bridge": "llm-llmops"}}
     calls = (tmp_path / "calls").read_text().splitlines()
@@ -81,8 +83,24 @@ def test_podman_names_and_old_health_key(tmp_path, monkeypatch):
     result = run_module(container_state_info, {"engine": "podman", "networks": ["llmops"]})
     assert result["containers"]["ollama"] == {"running": True, "health": "starting", "spec": "h2",
                                               "image": "reg/ollama/ollama:0.21.0", "image_id": "bbb",
-                                              "current_image_id": "ccc"}
+                                              "current_image_id": "ccc", "missing_mounts": []}
     assert result["networks"] == {"llmops": {"bridge": "llm-llmops"}}
+
+
+def test_a_bind_mount_source_removed_from_the_host_is_reported(tmp_path, monkeypatch):
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    gone = tmp_path / "gone"
+    # A dangling link is still something at the path: the role must not create a directory through it.
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    container = {"Name": "/ollama", "Image": "sha256:aaa",
+                 "Config": {"Image": "reg/ollama/ollama:0.21.0", "Labels": {"llmops.spec": "h1"}},
+                 "State": {"Running": True},
+                 "Mounts": [{"Type": "bind", "Source": str(gone)}, {"Type": "bind", "Source": str(kept)},
+                            {"Type": "bind", "Source": str(tmp_path / "dangling")}, {"Type": "bind", "Source": str(gone)}]}
+    monkeypatch.setenv("PATH", fake_engine(tmp_path, "docker", [container], {}, {}) + ":/usr/bin:/bin")
+    result = run_module(container_state_info, {"engine": "docker"})
+    assert result["containers"]["ollama"]["missing_mounts"] == [str(gone)]
 
 
 def test_no_labelled_container_asks_no_inspect(tmp_path, monkeypatch):
