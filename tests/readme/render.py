@@ -57,8 +57,9 @@ def figures(fig):
         ("No-op `ollama_model` vs `uri` `POST /api/pull`, median task time (n=%d, against the unit tests' "
          "Ollama look-alike)" % noop["runs"], "%s s vs %s s" % (mod["median_task_s"], uri["median_task_s"]),
          "`bench/module_noop`", noop),
-        ("First converge / no-op converge of `molecule/default` (n=%d; the lab's Ollama double and LobeChat "
-         "stand-in images)" % conv["runs"],
+        ("First converge / no-op converge of `molecule/default` (n=%d; the lab's Ollama double and UI stand-ins, "
+         "each tree deploying its own UI: LobeHub 2.x is three containers, LobeChat 1.x before issue 16 one)"
+         % conv["runs"],
          "%s s / %s s (ratio %s; %s tasks in the no-op run)%s" % (
              conv["first_median_s"], conv["noop_median_s"], conv["ratio"], conv["noop_tasks"],
              ("; before, at %s in the same run: %s s / %s s (ratio %s; %s tasks)" % (
