@@ -117,7 +117,7 @@ def fleet_bytes(fig):
 def faults(fig):
     f = fig["faults"]
     passed = sum(1 for r in f["rows"] if r["result"] == "passed")
-    out = ["From the run at %s: %d of %d tests passed, %d s. Every figure is from the lab's Ollama double and LobeChat "
+    out = ["From the run at %s: %d of %d tests passed, %d s. Every figure is from the lab's Ollama double and LobeHub "
            "stand-in, not the real programs; the whole table is in [tests/faults/RESULTS.md](tests/faults/RESULTS.md)."
            % (provenance.label(f), passed, len(f["rows"]), f["wall_s"]), "",
            "| Item | Test | Result | First figures |", "|---|---|---|---|"]
