@@ -289,12 +289,17 @@ def keep_content(path, new, mode, owner, group, create_parent, check_mode, dir_m
     return changed, before is None, before
 
 
-# The argument spec of the modules that keep a whole file's text (json_file, text_file); the documentation is the
-# llmops.ollama.host_file and llmops.ollama.host_file.writer fragments.
-WRITER_ARGS = {
-    "path": {"type": "path", "required": True},
-    "mode": {"type": "raw", "default": "0644"},
+# Who owns what a module writes on the host; documented by the llmops.ollama.host_file fragment.
+OWNER_ARGS = {
     "owner": {"type": "str", "default": "root"},
     "group": {"type": "str", "default": "root"},
-    "create_parent": {"type": "bool", "default": True},
 }
+
+# The argument spec of the modules that keep a whole file's text (json_file, text_file); the documentation is the
+# llmops.ollama.host_file and llmops.ollama.host_file.writer fragments.
+WRITER_ARGS = dict(
+    OWNER_ARGS,
+    path={"type": "path", "required": True},
+    mode={"type": "raw", "default": "0644"},
+    create_parent={"type": "bool", "default": True},
+)

@@ -245,7 +245,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils._container_runtime import (
     RuntimeInfoError, lan_filter_state, unit_states)
-from ansible_collections.llmops.ollama.plugins.module_utils._host_file import HostFileError
+from ansible_collections.llmops.ollama.plugins.module_utils._host_file import OWNER_ARGS, HostFileError
 from ansible_collections.llmops.ollama.plugins.module_utils._host_probe import HostProbe, PACKAGES_ARG, ProbeError
 from ansible_collections.llmops.ollama.plugins.module_utils._json_file import LIST_MERGES, JsonFileError, keep_merged
 
@@ -284,8 +284,7 @@ def main():
                 "settings": {"type": "dict", "required": True},
                 "list_merge": {"type": "str", "choices": list(LIST_MERGES), "default": "append_rp"},
                 "mode": {"type": "raw", "default": "0644"},
-                "owner": {"type": "str", "default": "root"},
-                "group": {"type": "str", "default": "root"},
+                **OWNER_ARGS,
             }},
             "lan_filter": {"type": "dict", "options": {
                 "path": {"type": "path", "required": True},

@@ -126,13 +126,13 @@ def _health(state):
     return health.get("Status") or ""
 
 
-def missing_mounts(mounts, exists=os.path.lexists):
+def missing_mounts(mounts):
     """The bind-mount sources that are gone from the host (the container still holds the removed directory)."""
-    return sorted(set(mount.get("Source") or "" for mount in mounts or []
-                      if (mount.get("Type") or "") == "bind" and mount.get("Source") and not exists(mount["Source"])))
+    return sorted(set(mount["Source"] for mount in mounts or []
+                      if mount.get("Type") == "bind" and mount.get("Source") and not os.path.lexists(mount["Source"])))
 
 
-def describe(inspected, label, exists=os.path.lexists):
+def describe(inspected, label):
     """Name -> what the roles compare, from `<engine> container inspect`."""
     found = {}
     for data in inspected:
@@ -148,7 +148,7 @@ def describe(inspected, label, exists=os.path.lexists):
             "image": config.get("Image") or data.get("ImageName") or "",
             "image_id": data.get("Image") or "",
             "current_image_id": None,
-            "missing_mounts": missing_mounts(data.get("Mounts"), exists),
+            "missing_mounts": missing_mounts(data.get("Mounts")),
         }
     return found
 

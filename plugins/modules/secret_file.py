@@ -197,7 +197,7 @@ import string
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils._host_file import (
-    HostFile, HostFileError, make_dirs, missing_dirs, resolve_owner)
+    OWNER_ARGS, HostFile, HostFileError, make_dirs, missing_dirs, resolve_owner)
 
 MIN_LENGTH = 16
 MAX_LENGTH = 4096
@@ -350,9 +350,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             ONE_SECRET_ARGS,
+            **OWNER_ARGS,
             path={"type": "path"},
-            owner={"type": "str", "default": "root"},
-            group={"type": "str", "default": "root"},
             # The entries' names and paths are not secret; each one's value is (no_log in ONE_SECRET_ARGS).
             secrets={
                 "type": "list", "elements": "dict", "no_log": False,

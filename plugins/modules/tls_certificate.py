@@ -195,7 +195,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils._host_file import (
-    HostFile, HostFileError, make_dirs, missing_dirs, resolve_owner)
+    OWNER_ARGS, HostFile, HostFileError, make_dirs, missing_dirs, resolve_owner)
 
 CERT_MODE = 0o644
 KEY_MODE = 0o600
@@ -497,8 +497,7 @@ def main():
             "host_names": {"type": "list", "elements": "str", "default": []},
             "add_host_names": {"type": "bool", "default": True},
             "days": {"type": "int", "default": 3650},
-            "owner": {"type": "str", "default": "root"},
-            "group": {"type": "str", "default": "root"},
+            **OWNER_ARGS,
         },
         required_together=[["certificate", "private_key"]],
         supports_check_mode=True,
