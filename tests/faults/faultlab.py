@@ -1,11 +1,13 @@
 """Helpers of the fault tests (tests/faults): playbook runs, commands in lab hosts, the lab
 registry's access log, bounded waits. A unique module name, not conftest, so tests import it."""
+import atexit
 import hashlib
 import json
 import os
 import pathlib
 import re
 import shlex
+import shutil
 import subprocess
 import tempfile
 import time
@@ -36,6 +38,18 @@ def versions():
 
 class Failed(AssertionError):
     pass
+
+
+_SCRATCH = []
+
+
+def scratch():
+    """This process's directory for the plays' variables files, logs and key files (they hold the lab's
+    secrets), removed when the process ends."""
+    if not _SCRATCH:
+        _SCRATCH.append(tempfile.mkdtemp(prefix="llmops-faults-"))
+        atexit.register(shutil.rmtree, _SCRATCH[0], True)
+    return _SCRATCH[0]
 
 
 def sh(cmd, timeout=120, check=True, **kw):
@@ -161,7 +175,7 @@ def env():
 ENV = None
 
 
-def play_cmd(extra_vars=None, limit=HOST, playbook="site.yml", args=(), vars_dir=None):
+def play_cmd(extra_vars=None, limit=HOST, playbook="site.yml", args=()):
     global ENV
     if ENV is None:
         ENV = env()
@@ -169,7 +183,7 @@ def play_cmd(extra_vars=None, limit=HOST, playbook="site.yml", args=(), vars_dir
     if limit:
         cmd += ["-l", limit]
     if extra_vars:
-        fd, path = tempfile.mkstemp(prefix="faults-vars-", suffix=".json", dir=vars_dir)
+        fd, path = tempfile.mkstemp(prefix="vars-", suffix=".json", dir=scratch())
         with os.fdopen(fd, "w") as f:
             json.dump(extra_vars, f)
         cmd += ["-e", "@" + path]
@@ -201,7 +215,7 @@ def finish_play(proc, timeout):
 
 def run_play(extra_vars=None, limit=HOST, playbook="site.yml", args=(), timeout=600, log=None):
     if log is None:
-        fd, log = tempfile.mkstemp(prefix="faults-play-", suffix=".log")
+        fd, log = tempfile.mkstemp(prefix="play-", suffix=".log", dir=scratch())
         os.close(fd)
     proc = start_play(extra_vars, limit, playbook, args, log)
     return finish_play(proc, timeout)

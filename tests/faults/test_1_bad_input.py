@@ -20,7 +20,7 @@ def _tls_files():
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    where = tempfile.mkdtemp(prefix="llmops-faults-tls-")
+    where = tempfile.mkdtemp(prefix="tls-", dir=fl.scratch())
     now = datetime.datetime.now(datetime.timezone.utc)
     paths = {"dir": where}
     for name, start, end in (("good", -1, 365), ("other", -1, 365), ("expired", -30, -1)):

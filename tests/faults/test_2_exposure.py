@@ -149,7 +149,7 @@ def test_vvv_prints_no_secret(lab, figure, tmp_path):
                "with the user's (secrets, a headers token and the key file in extra vars); ollama_model_info -vvv with "
                "headers; count the secrets in the output")
     self_signed_key = fl.in_host(fl.HOST, "cat %s" % PRIVATE_KEY).stdout
-    cert_file, key_file, user_key = _tls_pair(tempfile.mkdtemp(prefix="llmops-faults-vvv-"))
+    cert_file, key_file, user_key = _tls_pair(tempfile.mkdtemp(prefix="vvv-", dir=fl.scratch()))
     extra = dict(NEW_SECRETS, front_door_tls_certificate_file=cert_file, front_door_tls_key_file=key_file)
     headers_var = _headers_variable()
     if headers_var:
