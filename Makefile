@@ -20,13 +20,13 @@ help:
 	@echo "make sanity     - ansible-test sanity on the collection as shipped (ignore files empty)"
 	@echo "make units      - unit tests, argument specs, README figures against the RESULTS files"
 	@echo "make integration - ansible-test integration, one target per module, against the Ollama double (tests/integration/run.sh)"
-	@echo "make matrix     - sanity and units on ansible-core 2.18, 2.19 (Python 3.11), 2.20, 2.21 (Python 3.13, Debian 13 container)"
+	@echo "make matrix     - sanity and units on ansible-core 2.18 (Python 3.11), 2.20, 2.21 (Python 3.13, Debian 13 container)"
 	@echo "make metadata   - changelog lint, execution environment, galaxy.yml vs requirements.yml, the tarball's contents"
 	@echo "make docs       - the documentation site (antsibull-docs, Sphinx) in build/docs/html; fails on any warning"
 	@echo "make lab        - the lab: Docker engine, base images, registry, doubles, models (lab/bin/lab up)"
 	@echo "make contract   - the Ollama double against the official ollama client and a real registry"
 	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat and LobeHub stand-ins)"
-	@echo "make molecule   - molecule scenarios default, podman, fleet, open_webui; the preflight refusals"
+	@echo "make molecule   - molecule scenarios default, podman, fleet, open_webui and the preflight refusals, in two lanes at once"
 	@echo "make faults     - fault, bad-input and exposure tests; rewrites tests/faults/RESULTS.md"
 	@echo "make readme     - re-render the README's figures from docs/figures/*.json (checked by make units)"
 	@echo "make venv       - the virtual environment from requirements.txt (every target makes it first)"
@@ -84,12 +84,8 @@ lab-check: lab
 	$(PYTEST) tests/lab lab/doubles/lobehub/tests
 
 molecule: lab collection
-	molecule test --scenario-name default
-	molecule test --scenario-name podman
-	molecule test --scenario-name fleet
 	lab/bin/lab image open-webui
-	molecule test --scenario-name open_webui
-	$(PYTEST) tests/roles/test_preflight_refusals.py tests/roles/test_publish_address.py
+	tests/molecule/run.sh
 
 faults: lab collection
 	$(PYTEST) tests/faults
@@ -97,8 +93,9 @@ faults: lab collection
 readme: venv
 	python3 tests/readme/render.py --write
 
-test: venv
-	tests/run_all.sh lint sanity units integration matrix metadata docs lab contract lab-check molecule faults
+# The virtual environment is a stage of its own, so that the time a fresh machine spends installing is reported too.
+test:
+	tests/run_all.sh venv lint sanity units integration matrix metadata docs lab contract lab-check molecule faults
 
 demo: venv collection
 	lab/bin/demo

@@ -26,11 +26,19 @@ container_image() {
   echo "llmops-matrix/py313:$tag"
 }
 
+# The virtual environment's own version is the sanity and units stages' (make sanity, make units);
+# repeating it here would only spend the time again.
+venv_core=$(.venv/bin/python -c 'import ansible.release; print(ansible.release.__version__)') || exit 2
+
 declare -a summary=() records=()
 status=0
 while read -r minor pin python where; do
   case "$minor" in ''|'#'*) continue ;; esac
   if [ "$#" -gt 0 ] && [[ " $* " != *" $minor "* ]]; then continue; fi
+  if [ "$pin" = "$venv_core" ] && [ "$where" = host ]; then
+    echo "tests/matrix/versions: $pin on the host is the virtual environment's own version (make sanity, make units)" >&2
+    exit 2
+  fi
   echo "=== matrix: ansible-core $pin on Python $python ($where)"
   start=$SECONDS
   case "$where" in
@@ -50,6 +58,7 @@ done < tests/matrix/versions
 
 echo "=== matrix summary"
 printf '%s\n' "${summary[@]}"
+echo "ansible-core $venv_core, the virtual environment's own: make sanity and make units"
 # The whole matrix's figures, with the commit they measured (docs/figures/matrix.json).
 if [ "$#" -eq 0 ]; then
   printf '%s\n' "${records[@]}" | python3 -c '

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# make molecule: the scenarios and the role tests in two lanes at once, each lane one step after the
+# other. A scenario spends about half its time waiting on its lab host (systemd, the inner engine,
+# health checks), so two lanes keep both of the machine's cores busy where one lane leaves one idle.
+# The steps share nothing but the lab's registries, whose access logs the tests read per client
+# address. Each lane's output goes to its own log, printed whole when both lanes have ended, then
+# each step's time.
+# Usage: tests/molecule/run.sh   (from make molecule, which puts the virtual environment on PATH)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 2
+logs=$(mktemp -d /tmp/llmops-molecule.XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+
+step() {  # a scenario's name, or "roles": the role tests that bring up lab hosts of their own
+  if [ "$1" = roles ]; then
+    PYTHONPATH="$root/tests/pytest_plugins" pytest -q -rs -p ci_strict \
+      tests/roles/test_preflight_refusals.py tests/roles/test_publish_address.py
+  else
+    molecule test --scenario-name "$1"
+  fi
+}
+
+lane() {  # LANE STEP...: the steps in order, up to the first that fails
+  local name=$1 each start rc=0
+  shift
+  for each in "$@"; do
+    start=$SECONDS
+    echo "=== $name: $each"
+    step "$each" || rc=$?
+    printf '%-6s %-11s %-7s %4ds\n' "$name" "$each" "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)" \
+      $((SECONDS - start)) >>"$logs/times"
+    [ "$rc" -eq 0 ] || return "$rc"
+  done
+}
+
+start=$SECONDS
+lane lane1 default fleet >"$logs/lane1.log" 2>&1 &
+lane1=$!
+lane lane2 podman open_webui roles >"$logs/lane2.log" 2>&1 &
+lane2=$!
+status=0
+wait "$lane1" || status=1
+wait "$lane2" || status=1
+for name in lane1 lane2; do
+  echo "=== molecule $name, whole output"
+  cat "$logs/$name.log"
+done
+echo "=== molecule summary (the two lanes ran at the same time)"
+sort "$logs/times"
+printf '%-6s %-11s %-7s %4ds\n' both wall "$([ "$status" -eq 0 ] && echo ok || echo FAILED)" $((SECONDS - start))
+exit "$status"
