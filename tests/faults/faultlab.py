@@ -1,6 +1,7 @@
 """Helpers of the fault tests (tests/faults): playbook runs, commands in lab hosts, the lab
 registry's access log, bounded waits. A unique module name, not conftest, so tests import it."""
 import atexit
+import functools
 import hashlib
 import json
 import os
@@ -40,16 +41,13 @@ class Failed(AssertionError):
     pass
 
 
-_SCRATCH = []
-
-
+@functools.cache
 def scratch():
     """This process's directory for the plays' variables files, logs and key files (they hold the lab's
     secrets), removed when the process ends."""
-    if not _SCRATCH:
-        _SCRATCH.append(tempfile.mkdtemp(prefix="llmops-faults-"))
-        atexit.register(shutil.rmtree, _SCRATCH[0], True)
-    return _SCRATCH[0]
+    where = tempfile.mkdtemp(prefix="llmops-faults-")
+    atexit.register(shutil.rmtree, where, True)
+    return where
 
 
 def sh(cmd, timeout=120, check=True, **kw):
