@@ -85,7 +85,7 @@ lab-check: lab
 
 molecule: lab collection
 	lab/bin/lab image open-webui
-	tests/molecule/run.sh
+	tests/molecule/run.sh '$(PYTEST) tests/roles/test_preflight_refusals.py tests/roles/test_publish_address.py'
 
 faults: lab collection
 	$(PYTEST) tests/faults

@@ -5,17 +5,19 @@
 # The steps share nothing but the lab's registries, whose access logs the tests read per client
 # address. Each lane's output goes to its own log, printed whole when both lanes have ended, then
 # each step's time.
-# Usage: tests/molecule/run.sh   (from make molecule, which puts the virtual environment on PATH)
+# Usage: tests/molecule/run.sh ROLE_TESTS   (from make molecule, which puts the virtual environment on
+# PATH and gives the role tests' command line, the lab hosts of their own included, as one argument)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 2
 logs=$(mktemp -d /tmp/llmops-molecule.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
 
-step() {  # a scenario's name, or "roles": the role tests that bring up lab hosts of their own
+role_tests=${1:?usage: tests/molecule/run.sh ROLE_TESTS}
+
+step() {  # a scenario's name, or "roles": the command line ROLE_TESTS
   if [ "$1" = roles ]; then
-    PYTHONPATH="$root/tests/pytest_plugins" pytest -q -rs -p ci_strict \
-      tests/roles/test_preflight_refusals.py tests/roles/test_publish_address.py
+    bash -c "$role_tests"
   else
     molecule test --scenario-name "$1"
   fi
