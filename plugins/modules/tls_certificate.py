@@ -90,8 +90,11 @@ options:
 notes:
   - Set C(no_log) on the task when O(private_key) is given.
   - Error messages name the option and the path, and give dates and names; never the content of a key.
-  - Names added to O(names) later do not rotate a kept certificate; the result lists them in RV(names_missing).
-    Remove the two files to have a new certificate generated.
+  - Names added to O(names) later, and names or addresses the host has gained since (a new DHCP lease, a new host
+    name), do not rotate a kept certificate. The result lists them in RV(names_missing) and RV(host_names_missing),
+    and the module warns naming them. Remove the two files to have a new certificate generated.
+  - IPv6 privacy addresses (C(temporary)) and C(deprecated) addresses are never put in a certificate, as they are
+    replaced within days.
 requirements:
   - The C(openssl) command on the host.
 """
@@ -167,6 +170,15 @@ names_missing:
   type: list
   elements: str
   sample: []
+host_names_missing:
+  description:
+    - Names and addresses the host has now (usable entries of O(host_names) and, with O(add_host_names), its own names
+      and addresses) that the kept self-signed certificate does not carry, other than those in RV(names_missing).
+    - A host whose address changed since the certificate was generated lists the new address here.
+  returned: success
+  type: list
+  elements: str
+  sample: ["10.0.0.7"]
 certificate_path:
   description: The certificate's path, as given.
   returned: always
@@ -249,6 +261,17 @@ def san_entry(name):
     return "DNS:%s" % name.lower().rstrip(".")
 
 
+def normal_san(entry):
+    """A subject alternative name as san_entry() writes it: openssl prints an IPv6 address in full and upper case
+    (IP:FD00:0:0:0:0:0:0:2), which would never match the name it was generated for (IP:fd00::2)."""
+    if entry.startswith("IP:"):
+        try:
+            return "IP:%s" % ipaddress.ip_address(entry[3:]).compressed
+        except ValueError:
+            return entry
+    return entry
+
+
 def unique(items):
     seen = set()
     out = []
@@ -312,7 +335,7 @@ class OpenSSL:
             elif "Subject Alternative Name" in line:
                 in_san = True
             elif in_san and stripped:
-                facts["sans"] = [s.strip().replace("IP Address:", "IP:") for s in stripped.split(",")]
+                facts["sans"] = [normal_san(s.strip().replace("IP Address:", "IP:")) for s in stripped.split(",")]
                 in_san = False
         if "not_after" not in facts or "not_before" not in facts:
             raise Refused(option, "%s: openssl gave no validity dates for the certificate" % option)
@@ -383,13 +406,22 @@ def host_addresses(module):
     rc, out, err = module.run_command([ip, "-o", "addr", "show", "scope", "global"], environ_update={"LC_ALL": "C"})
     if rc != 0:
         return []
+    return lasting_addresses(out, lambda ifname: os.path.exists("/sys/class/net/%s/bridge" % ifname))
+
+
+def lasting_addresses(ip_addr_output, is_bridge):
+    """The addresses in `ip -o addr show scope global` output that a certificate can name: not those of virtual
+    interfaces or bridges, and not IPv6 privacy addresses ("temporary", replaced daily) or "deprecated" ones."""
     found = []
-    for line in out.splitlines():
+    for line in ip_addr_output.splitlines():
         fields = line.split()
         if len(fields) < 4 or fields[2] not in ("inet", "inet6"):
             continue
+        flags = {field.rstrip("\\") for field in fields[4:]}
+        if flags & {"temporary", "deprecated"}:
+            continue
         ifname = fields[1].split("@", 1)[0]
-        if ifname.startswith(_VIRTUAL_PREFIXES) or os.path.exists("/sys/class/net/%s/bridge" % ifname):
+        if ifname.startswith(_VIRTUAL_PREFIXES) or is_bridge(ifname):
             continue
         found.append(fields[3].split("/", 1)[0])
     return found
@@ -444,11 +476,12 @@ def store_pair(p, cert_pem, key_pem, uid, gid, check_mode):
     return write_file(p["private_key_path"], key_pem, KEY_MODE, uid, gid) or changed
 
 
-def pair_result(cert, changed, source, generated, reason, names_missing):
+def pair_result(cert, changed, source, generated, reason, names_missing=(), host_names_missing=()):
     """The module's result for the kept certificate, from its facts (OpenSSL.certificate)."""
     return {"changed": changed, "source": source, "generated": generated, "reason": reason,
             "not_after": iso(cert["not_after"]), "subject_alt_names": cert["sans"],
-            "fingerprint_sha256": cert["fingerprint"], "names_missing": names_missing}
+            "fingerprint_sha256": cert["fingerprint"], "names_missing": list(names_missing),
+            "host_names_missing": list(host_names_missing)}
 
 
 def check_provided(openssl, cert_pem, key_pem):
@@ -538,18 +571,20 @@ def keep(module, p):
         key_pem = p["private_key"].strip() + "\n"
         cert = check_provided(openssl, cert_pem, key_pem)
         changed = store_pair(p, cert_pem, key_pem, uid, gid, check)
-        return pair_result(cert, changed, "provided", False, "", [])
+        return pair_result(cert, changed, "provided", False, "")
 
-    wanted = unique([san_entry(n) for n in p["names"]]
-                    + [san_entry(n) for n in p["host_names"] if name_kind(n)]
-                    + ([san_entry(n) for n in own_names(module) if name_kind(n)] if p["add_host_names"] else []))
+    host_names = [n for n in p["host_names"] + (own_names(module) if p["add_host_names"] else []) if name_kind(n)]
+    wanted = unique([san_entry(n) for n in p["names"] + host_names])
     stored_cert, stored_key = read_pair(p["certificate_path"], p["private_key_path"])
     reason, cert = kept_pair_problem(openssl, stored_cert, stored_key)
     if not reason:
         have = {s.lower() for s in cert["sans"]}
         missing = [n for n in p["names"] if san_entry(n).lower() not in have]
+        host_missing = [n for n in unique(host_names) if san_entry(n).lower() not in have and n not in missing]
+        if missing or host_missing:
+            module.warn(missing_names_warning(p["certificate_path"], missing, host_missing))
         changed = store_pair(p, stored_cert, stored_key, uid, gid, check)
-        return pair_result(cert, changed, "self_signed", False, "", missing)
+        return pair_result(cert, changed, "self_signed", False, "", missing, host_missing)
 
     if not wanted:
         raise Refused("names", "names: no name or address for the certificate; give names")
@@ -557,12 +592,22 @@ def keep(module, p):
     common_name = first_dns[0] if first_dns else "llmops front door"
     if check:
         return {"changed": True, "source": "self_signed", "generated": True, "reason": reason, "not_after": "",
-                "subject_alt_names": wanted, "fingerprint_sha256": "", "names_missing": []}
+                "subject_alt_names": wanted, "fingerprint_sha256": "", "names_missing": [], "host_names_missing": []}
     cert_pem, key_pem = openssl.generate(common_name, wanted, p["days"])
     # The key first: a reader never finds the new certificate next to the old key.
     write_file(p["private_key_path"], key_pem, KEY_MODE, uid, gid)
     write_file(p["certificate_path"], cert_pem, CERT_MODE, uid, gid)
-    return pair_result(openssl.certificate(cert_pem, "certificate"), True, "self_signed", True, reason, [])
+    return pair_result(openssl.certificate(cert_pem, "certificate"), True, "self_signed", True, reason)
+
+
+def missing_names_warning(certificate_path, missing, host_missing):
+    """The warning for a kept self-signed certificate that lacks names it is asked for."""
+    parts = ["%s (names)" % ", ".join(missing)] if missing else []
+    parts += ["%s (this host's names and addresses)" % ", ".join(host_missing)] if host_missing else []
+    return ("the kept self-signed certificate %s does not name %s, so browsers that reach the front door by %s see a "
+            "name mismatch. It is kept, never rotated by a run; remove it to have one generated for the current names "
+            "(its fingerprint changes, so clients that trusted the old one must trust the new one)."
+            % (certificate_path, " and ".join(parts), "them" if len(missing) + len(host_missing) > 1 else "it"))
 
 
 def own_names(module):

@@ -94,6 +94,55 @@ def test_generates_once_then_keeps_the_pair(tmp_path):
     assert (cert.read_bytes(), key.read_bytes()) == before
 
 
+def test_a_kept_certificate_that_lacks_the_hosts_new_address_is_kept_with_a_warning(tmp_path):
+    first = run(tmp_path, names=["chat.example.org"], host_names=["llm-1", "10.0.0.5"])
+    assert first["host_names_missing"] == [] and "warnings" not in first
+    same = run(tmp_path, check_mode=True, names=["chat.example.org"], host_names=["llm-1", "10.0.0.5"])
+    assert not same["changed"] and same["host_names_missing"] == [] and "warnings" not in same
+
+    # The lease changed: the certificate still names 10.0.0.5, the host is now 10.0.0.7.
+    for check_mode in (True, False):
+        moved = run(tmp_path, check_mode=check_mode, names=["chat.example.org"], host_names=["llm-1", "10.0.0.7"])
+        assert not moved["changed"] and not moved["generated"]
+        assert moved["fingerprint_sha256"] == first["fingerprint_sha256"]
+        assert moved["names_missing"] == [] and moved["host_names_missing"] == ["10.0.0.7"]
+        [warning] = moved["warnings"]
+        assert str(tmp_path / "tls" / "cert.pem") in warning
+        assert "does not name 10.0.0.7 (this host's names and addresses)" in warning and "remove it" in warning
+
+
+def test_an_ipv6_name_is_found_in_the_kept_certificate(tmp_path):
+    # openssl prints it as IP:FD00:0:0:0:0:0:0:5; it is still the name asked for.
+    first = run(tmp_path, names=["fd00::5"], host_names=["2001:DB8::7"])
+    assert first["subject_alt_names"] == ["IP:fd00::5", "IP:2001:db8::7"]
+    again = run(tmp_path, names=["fd00::5"], host_names=["2001:db8::7"])
+    assert not again["changed"] and again["names_missing"] == [] and again["host_names_missing"] == []
+    assert "warnings" not in again
+
+
+def test_the_warning_names_both_kinds_of_missing_name(tmp_path):
+    run(tmp_path, names=["chat.example.org"], host_names=["llm-1"])
+    res = run(tmp_path, names=["chat.example.org", "new.example.org"], host_names=["llm-2", "new.example.org"])
+    assert res["names_missing"] == ["new.example.org"] and res["host_names_missing"] == ["llm-2"]
+    [warning] = res["warnings"]
+    assert "new.example.org (names) and llm-2 (this host's names and addresses)" in warning
+
+
+def test_only_lasting_addresses_of_the_hosts_own_interfaces_are_named():
+    output = "\n".join([
+        "2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global dynamic eth0\\       valid_lft 86000sec",
+        "2: eth0    inet6 2001:db8::5/64 scope global dynamic mngtmpaddr \\       valid_lft 86000sec",
+        "2: eth0    inet6 2001:db8::9c3e:1/64 scope global temporary dynamic \\       valid_lft 86000sec",
+        "2: eth0    inet6 2001:db8::77/64 scope global deprecated dynamic \\       valid_lft 86000sec",
+        "3: docker0    inet 172.17.0.1/16 brd 172.17.255.255 scope global docker0\\       valid_lft forever",
+        "4: veth12ab@if3    inet6 2001:db8:1::1/64 scope global \\       valid_lft forever",
+        "5: lan0    inet 192.168.1.2/24 scope global lan0\\       valid_lft forever",
+        "6: br0    inet 192.168.50.1/24 scope global br0\\       valid_lft forever",
+    ])
+    found = tls_certificate.lasting_addresses(output, is_bridge=lambda ifname: ifname == "br0")
+    assert found == ["10.0.0.5", "2001:db8::5", "192.168.1.2"]
+
+
 def test_check_mode_writes_nothing(tmp_path):
     res = run(tmp_path, check_mode=True, names=["chat.example.org"])
     assert res["changed"] and res["generated"] and res["subject_alt_names"] == ["DNS:chat.example.org"]
