@@ -588,6 +588,27 @@ def test_rerun_after_removing_the_ollama_container_keeps_the_models(lab_host):
     assert lab_host.file(CERTIFICATE).content_string == certificate
 
 
+def test_a_new_host_address_keeps_the_certificate_and_is_named_in_a_warning(lab_host):
+    # As after a new DHCP lease: the host gains an address its self-signed certificate does not carry. (Before the
+    # image tag test, which leaves the other tag running.)
+    new_address = "203.0.113.7"
+    lab_interface = lab_host.check_output("ip -o -4 addr show | awk '$4 ~ /^%s\\// {print $2}'" % lab_host_ip())
+    certificate = lab_host.file(CERTIFICATE).content_string
+    lab_host.check_output("ip addr add %s/32 dev %s" % (new_address, lab_interface))
+    try:
+        rc, out = site()
+    finally:
+        lab_host.check_output("ip addr del %s/32 dev %s" % (new_address, lab_interface))
+    assert rc == 0, out
+    assert recap_changed(out) == 0, out
+    assert lab_host.file(CERTIFICATE).content_string == certificate
+    # ansible wraps a warning to the terminal's width, at spaces and hyphens: compare without the white space.
+    unwrapped = "".join(out.split())
+    warning = "[WARNING]: the kept self-signed certificate %s does not name %s (this host's names and addresses)"
+    assert "".join((warning % (CERTIFICATE, new_address)).split()) in unwrapped, out
+    assert "not in the kept certificate: %s" % new_address in out, out
+
+
 def test_image_tag_change_recreates_once_and_keeps_the_models(lab_host):
     new_tag = [t for t in OLLAMA_TAGS if t != VERSIONS["OLLAMA_DEFAULT_TAG"]][0]
     before_models = tags(lab_host)
@@ -606,3 +627,4 @@ def test_image_tag_change_recreates_once_and_keeps_the_models(lab_host):
     assert rc == 0, out
     assert recap_changed(out) == 0, out
     assert inspect(lab_host, "ollama")["Id"] == after["Id"]
+
