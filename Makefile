@@ -55,7 +55,7 @@ sanity: venv
 	tests/sanity/run.sh
 
 units: venv collection
-	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/roles/test_role_boundaries.py tests/roles/test_api_guard_config.py tests/roles/test_container_role.py \
+	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/roles/test_role_boundaries.py tests/roles/test_api_guard_config.py tests/roles/test_container_role.py tests/roles/test_container_reload.py \
 	  tests/readme
 
 metadata: venv

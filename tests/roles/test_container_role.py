@@ -2,18 +2,9 @@
 entry point's validation), before it changes anything on the host. Runs ansible-playbook on this machine with a
 docker command that knows no container, so the role finds something to do without an engine being asked to act."""
 
-import os
-import pathlib
-import subprocess
-import sys
+from local_play import run_local_play
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
+TASKS = """
     - name: Include the role as the collection's roles do
       ansible.builtin.include_role:
         name: llmops.ollama._container
@@ -40,18 +31,9 @@ esac
 
 
 def run_play(tmp_path, restart_policy, *args):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "docker").write_text(FAKE_DOCKER)
-    (bindir / "docker").chmod(0o755)
     directory = tmp_path / "data"
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAY % {"restart_policy": restart_policy, "directory": directory})
-    env = dict(os.environ, PATH="%s:%s:%s" % (bindir, pathlib.Path(sys.executable).parent, os.environ["PATH"]),
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / "build" / "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    done = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
-                           str(playbook), *args], env=env, capture_output=True, text=True, timeout=120)
+    done = run_local_play(tmp_path, TASKS % {"restart_policy": restart_policy, "directory": directory}, FAKE_DOCKER,
+                          *args)
     return done, directory
 
 

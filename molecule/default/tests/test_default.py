@@ -16,6 +16,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -607,6 +608,41 @@ def test_a_new_host_address_keeps_the_certificate_and_is_named_in_a_warning(lab_
     warning = "[WARNING]: the kept self-signed certificate %s does not name %s (this host's names and addresses)"
     assert "".join((warning % (CERTIFICATE, new_address)).split()) in unwrapped, out
     assert "not in the kept certificate: %s" % new_address in out, out
+
+
+def hsts_header():
+    conn = http.client.HTTPSConnection(lab_host_ip(), 443, timeout=10, context=tls_context())
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    resp.read()
+    return resp.getheader("Strict-Transport-Security")
+
+
+def task_status(output, task):
+    """The status word (ok, changed, skipping) of the first run of a task in a play's output."""
+    after = output.split("TASK [%s]" % task, 1)[1]
+    return re.search(r"^(ok|changed|skipping|fatal): \[", after, re.MULTILINE).group(1)
+
+
+def test_a_configuration_written_without_its_reload_is_loaded_by_the_next_run(lab_host):
+    # As after a run that wrote the front door's configuration and ended before nginx loaded it: the file holds the
+    # new setting, nginx still serves the old one, and the next run with that setting finds the file as wanted.
+    conf = "/etc/llmops/front-door/nginx.conf"
+    served = hsts_header()
+    written = lab_host.file(conf).content_string
+    assert written.count(served) == 1, served
+    stale = written.replace(served, "max-age=600")
+    lab_host.check_output("printf %%s %s | base64 -d > %s.new && mv %s.new %s"
+                          % (base64.b64encode(stale.encode()).decode(), conf, conf, conf))
+    try:
+        rc, out = site("-e", "front_door_hsts_max_age=600")
+        assert rc == 0, out
+        assert task_status(out, "llmops.ollama.front_door : Write the nginx configuration") == "ok", out
+        assert hsts_header() == "max-age=600", out
+    finally:
+        rc, out = site()
+    assert rc == 0, out
+    assert hsts_header() == served
 
 
 def test_image_tag_change_recreates_once_and_keeps_the_models(lab_host):
