@@ -220,16 +220,29 @@ def _sign_in(driver, base_url, email, password, timeout):
     driver.find_element(By.CSS_SELECTOR, "input#password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "#auth-page button[type=submit]").click()
 
+    # Success is the chat box; refusal is an error toast (svelte-sonner's data-type="error") while the
+    # sign-in form is still there. Any other toast ("You're now logged in.", a success toast shown
+    # while the form is still on the page) is only a message: it is kept for a timeout's text.
+    seen = []
+
     def signed_in(d):
         if _displayed(d, "#chat-input"):
             return True
-        toasts = d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]")
-        texts = [t.text for t in toasts if t.text.strip()]
-        if texts and _displayed(d, "input#password"):
-            raise ChatError("sign-in refused for %s: %s" % (email, " | ".join(texts)))
+        errors = [t for t in d.execute_script(_ERROR_TOASTS_JS) if t]
+        if errors and _displayed(d, "input#password"):
+            raise ChatError("sign-in refused for %s: %s" % (email, " | ".join(errors)))
+        for toast in d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]"):
+            text = toast.text.strip()
+            if text and text not in seen:
+                seen.append(text)
         return False
 
-    _wait(driver, timeout, "the chat box (#chat-input) after signing in as %s" % email, signed_in)
+    try:
+        _wait(driver, timeout, "the chat box (#chat-input) after signing in as %s" % email, signed_in)
+    except ChatError as exc:
+        if seen:
+            raise ChatError("%s; messages shown: %s" % (exc, " | ".join(seen))) from None
+        raise
 
 
 def _pick_model(driver, model, timeout):
