@@ -19,7 +19,7 @@ description:
   - The decision of the private C(llmops.ollama._container) role, in one place. It compares a container's
     specification with what M(llmops.ollama.container_state_info) read on the host and says whether anything must be
     done.
-  - The container is current when it runs, carries the hash of this specification in its C(llmops.spec) label, runs
+  - The container is current when it runs (and is not restarting in a loop), carries the hash of this specification in its C(llmops.spec) label, runs
     the image its reference names now (the image ID of the reference is the container's), and each of its bind mounts
     still has its source on the host (a directory removed under a running container holds what is written to it until
     the container goes).
@@ -72,8 +72,14 @@ _value:
     recreate:
       description:
         - Whether the container must be re-created although the engine would find it as specified (a bind-mount source
-          has gone from the host; the engine compares the mount's path, not what is there).
+          has gone from the host; the engine compares the mount's path, not what is there), or because it is
+          restarting in a loop (the engine would leave a container it sees running alone).
       type: bool
+    repair:
+      description:
+        - Why a container that exists is not running as it should, in words for the run's output (V(restarting in a
+          loop), V(exited), V(created but never started)); empty when it runs.
+      type: str
     apply:
       description: Whether anything must be done (the engine is missing, a network is missing, or the container is not current).
       type: bool
@@ -106,6 +112,18 @@ def memory_limit(memory, memory_total_bytes):
     return "%dm" % int(total * share / 100 / 1048576)
 
 
+def repair_reason(found):
+    """Why an existing container is not running as it should, or an empty string (also for no container at all)."""
+    if not found:
+        return ""
+    if found.get("restarting"):
+        return "restarting in a loop"
+    if found.get("running", False):
+        return ""
+    status = found.get("status") or "stopped"
+    return "created but never started" if status == "created" else status
+
+
 def container_plan(state, spec, secret_env=None):
     if not isinstance(state, dict) or "containers" not in state:
         raise AnsibleFilterError("container_plan: expected the result of container_state_info, got %r" % (state,))
@@ -125,8 +143,10 @@ def container_plan(state, spec, secret_env=None):
         if (networks.get(network_name) or {}).get("bridge") != network_bridge(network_name):
             missing.append(network_name)
 
+    repair = repair_reason(found)
     current = bool(
         found.get("running", False)
+        and not repair
         and found.get("spec", "") == digest
         and found.get("image", "") == spec.get("image")
         and found.get("current_image_id") == found.get("image_id", "")
@@ -141,7 +161,8 @@ def container_plan(state, spec, secret_env=None):
         "missing_networks": missing,
         "current": current,
         "run": engine_present and not current,
-        "recreate": engine_present and bool(found.get("missing_mounts")),
+        "recreate": engine_present and bool(found.get("missing_mounts") or found.get("restarting")),
+        "repair": repair,
         "apply": not engine_present or not current or bool(missing),
         "health": found.get("health") or "",
         "state": left,

@@ -16,7 +16,8 @@ description:
     leaves alone each container whose recorded specification, image and state are already what the role
     asks for, instead of asking the engine about each container in turn (as C(docker compose) does with
     its configuration-hash label).
-  - For each container it returns whether it runs, its health, the value of O(label) (the specification's
+  - For each container it returns whether it runs, whether it is restarting (a crash loop: Docker keeps C(running)
+    true between the restarts), the engine's status word, its health, the value of O(label) (the specification's
     hash the role recorded when it created the container), the image reference it was created from, the image
     it runs, the image that reference names on the host now (so a re-pulled tag is noticed), and the sources of its
     bind mounts that are missing on the host (a directory removed under a running container).
@@ -79,6 +80,8 @@ containers:
   sample:
     ollama:
       running: true
+      restarting: false
+      status: running
       health: healthy
       spec: 3f0c9e4d1b2a6f7e8d9c0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e
       image: 127.0.0.1:5000/ollama/ollama:0.21.0
@@ -143,6 +146,9 @@ def describe(inspected, label):
             continue
         found[name] = {
             "running": bool(state.get("Running")),
+            # Docker keeps Running true while a crashing container waits for its next restart.
+            "restarting": bool(state.get("Restarting")) or state.get("Status") == "restarting",
+            "status": state.get("Status") or "",
             "health": _health(state),
             "spec": (config.get("Labels") or {}).get(label) or "",
             "image": config.get("Image") or data.get("ImageName") or "",

@@ -32,10 +32,20 @@ echo "$*" >>"%(calls)s"
 """
 
 
-def run_play(tmp_path, loads, started=False, *args):
+# A container restarting in a loop: Docker refuses an exec into it, and restarts it when asked.
+RESTARTING_DOCKER = """#!/bin/sh
+echo "$*" >>"%(calls)s"
+if [ "$1" = exec ]; then
+  echo "Error response from daemon: Container 0123abcd is restarting, wait until the container is running" >&2
+  exit 1
+fi
+"""
+
+
+def run_play(tmp_path, loads, started=False, *args, docker=FAKE_DOCKER):
     """(the play's output, the engine calls it made, what the record holds after it)."""
     calls, record = tmp_path / "calls", tmp_path / "conf" / "loaded.sha256"
-    done = run_local_play(tmp_path, TASKS % {"record": record}, FAKE_DOCKER % {"calls": calls},
+    done = run_local_play(tmp_path, TASKS % {"record": record}, docker % {"calls": calls},
                           "-e", "loads=%s started=%s" % (loads, started), *args)
     assert done.returncode == 0, done.stdout + done.stderr
     execs = calls.read_text().splitlines() if calls.exists() else []
@@ -72,3 +82,13 @@ def test_check_mode_predicts_the_reload_and_does_nothing(tmp_path):
     out, execs, recorded = run_play(tmp_path, "bbb", False, "--check")
     assert execs == [] and recorded == "aaa"
     assert changed(out) == 1, out
+
+
+def test_a_container_that_refuses_the_reload_is_restarted_and_the_run_says_so(tmp_path):
+    out, execs, recorded = run_play(tmp_path, "aaa", docker=RESTARTING_DOCKER)
+    assert execs == ["exec web nginx -s reload", "restart --time 10 web"], execs
+    assert recorded == "aaa" and "reloaded=True" in out
+    assert "web refused the reload (Error response from daemon: Container 0123abcd is restarting" in out
+    assert "it was restarted and loads its configuration as it starts" in out
+    out, execs, recorded = run_play(tmp_path, "aaa", docker=RESTARTING_DOCKER)
+    assert execs == [] and changed(out) == 0

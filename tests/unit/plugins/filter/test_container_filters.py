@@ -99,6 +99,29 @@ def test_a_bind_mount_source_gone_from_the_host_re_creates_the_container():
     assert not container_plan(state(running(digest, missing_mounts=["/x"]), engine_present=False), SPEC)["recreate"]
 
 
+def test_a_container_restarting_in_a_loop_is_re_created_and_the_plan_says_why():
+    digest = container_plan(state(running("x")), SPEC)["hash"]
+    # Docker keeps Running true between the restarts of a crashing container.
+    plan = container_plan(state(running(digest, restarting=True, status="restarting")), SPEC)
+    assert plan["run"] and plan["recreate"] and plan["apply"] and not plan["current"]
+    assert plan["repair"] == "restarting in a loop"
+
+
+@pytest.mark.parametrize("status, reason", [("exited", "exited"), ("created", "created but never started"),
+                                            ("", "stopped")])
+def test_a_stopped_container_is_started_and_the_plan_says_what_it_was(status, reason):
+    digest = container_plan(state(running("x")), SPEC)["hash"]
+    plan = container_plan(state(running(digest, running=False, status=status)), SPEC)
+    assert plan["run"] and not plan["recreate"] and plan["repair"] == reason
+
+
+def test_a_running_container_and_a_missing_one_need_no_repair():
+    digest = container_plan(state(running("x")), SPEC)["hash"]
+    assert container_plan(state(running(digest, status="running")), SPEC)["repair"] == ""
+    missing = container_plan(state({}), SPEC)
+    assert missing["repair"] == "" and missing["run"] and not missing["current"]
+
+
 def test_a_new_memory_share_or_secret_changes_the_hash():
     digest = container_plan(state(), SPEC)["hash"]
     assert container_plan(state(), dict(SPEC, memory="80%"))["hash"] != digest
