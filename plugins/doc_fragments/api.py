@@ -22,9 +22,10 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for the connection and for each read of a reply.
+      - Seconds to wait for the connection and for each read of a reply, and the limit for a whole reply that is not
+        streamed (listing, show, delete), error bodies included, however slowly the server sends it.
       - Streamed replies (generation, and pulls with their own O(llmops.ollama.ollama_model#module:pull_timeout))
-        may take longer in total, as long as data keeps arriving.
+        may take longer in total, as long as each line of the stream comes whole within the time-out.
     type: int
     default: 60
   validate_certs:
@@ -47,4 +48,6 @@ notes:
   - Reads (listing, show, version, running models) and generation are retried up to three times,
     after 1, 2 and 4 seconds, when Ollama answers HTTP 503 (server busy). Pulls, creates and deletes are sent once.
   - All HTTP goes through C(ansible.module_utils.urls); the managed host needs no extra Python packages.
+  - What the server sends is bounded, so a broken or hostile server cannot exhaust the host; an error body is read up
+    to 64 KiB, a JSON reply up to 8 MiB, a line of a stream up to 4 MiB; a longer reply fails the task.
 """

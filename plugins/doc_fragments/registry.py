@@ -21,8 +21,10 @@ options:
     required: true
   timeout:
     description:
-      - Seconds to wait for the connection and for each read of a reply; a transfer may take longer in total
-        as long as data keeps arriving.
+      - Seconds to wait for the connection and for each read of a reply, and the limit for a whole reply other than a
+        blob (manifest, token, error body), however slowly the registry sends it.
+      - A blob transfer may take this plus the time its bytes need at 100 KiB/s; error bodies are read up to 64 KiB,
+        manifests up to 4 MiB.
     type: int
     default: 60
   validate_certs:

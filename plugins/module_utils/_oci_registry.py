@@ -17,13 +17,15 @@ import hashlib
 import http.client
 import json
 import re
+import time
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.llmops.ollama.plugins.module_utils._http import (
-    ApiError, HttpTransport, has_userinfo, keeps_credentials, origin)
+    MAX_ERROR_BODY_BYTES, ApiError, BodyReader, Deadline, HttpTransport, has_userinfo, keeps_credentials, origin,
+    read_error_body)
 from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import MAX_MANIFEST_BYTES, PartialFile
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
@@ -31,6 +33,11 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 ACCEPT_MANIFEST = "%s, %s" % (MANIFEST_V2, OCI_MANIFEST)
 CHUNK = 1024 * 1024
 DOWNLOAD_ATTEMPTS = 3
+# A token service answers {"token": ...}: a few kilobytes.
+MAX_TOKEN_BODY_BYTES = 256 * 1024
+# The slowest a blob download may be, in bytes per second, averaged over each window of the per-read time-out
+# (ollama_mirror_fetch's min_rate): below it the transfer is abandoned; the bytes so far stay for the next run.
+DEFAULT_MIN_RATE = 100 * 1024
 
 _MIRROR_URL = re.compile(r"(https?)://([^/?#\s@]+)/?", re.IGNORECASE)  # used with fullmatch
 _BEARER_PARAM = re.compile(r'(\w+)="([^"]*)"')
@@ -115,35 +122,43 @@ class _Transport(HttpTransport):
         self.token = None
         self.token_tried = set()
 
-    def send(self, method, url, data=None, headers=None, timeout=None):
-        """The open response (status < 400), or ApiError naming method, URL, status and the registry's error."""
+    def send(self, method, url, data=None, headers=None, timeout=None, total=None):
+        """The open response (status < 400), or ApiError naming method, URL, status and the registry's error.
+        The answer (each redirect and token request included, an error body too) must come within total seconds
+        (default: the per-read time-out); the response carries that Deadline as `llmops_deadline` for its body."""
         timeout = timeout or self.timeout
+        deadline = Deadline(total or timeout)
         while True:
             credentials = dict(self.headers)
             if self.token:
                 credentials["Authorization"] = "Bearer %s" % self.token
             try:
-                return self.follow(method, url, data=data, headers=headers, credentials=credentials, timeout=timeout)
+                resp = self.follow(method, url, data=data, headers=headers, credentials=credentials, timeout=timeout,
+                                   deadline=deadline)
+                resp.llmops_deadline = deadline
+                return resp
             except HTTPError as e:
                 challenge = e.headers.get("WWW-Authenticate", "") if e.headers else ""
                 # only the registry itself may ask for a token, not a host it redirected to
                 if (e.code == 401 and challenge.lower().startswith("bearer ")
-                        and keeps_credentials(self.base_url, e.final_url) and self._fetch_token(challenge, url)):
+                        and keeps_credentials(self.base_url, e.final_url) and self._fetch_token(challenge, url, deadline)):
+                    e.close()
                     if hasattr(data, "seek"):
                         data.seek(0)
                     continue
-                raw = b""
-                if method != "HEAD":
-                    try:
-                        raw = e.read()
-                    except Exception:  # the error body is a courtesy; the status tells the story
-                        raw = b""
+                raw = read_error_body(e, method, url, timeout, deadline)
                 raise self._status_error(method, url, e.code, raw, 0, final_url=e.final_url)
             except (OSError, http.client.HTTPException) as e:
                 raise self._connection_error(method, url, e, timeout)
 
     def connection_error(self, method, url, exc):
         return self._connection_error(method, url, exc, self.timeout)
+
+    def small_body(self, resp, method, url, limit=MAX_ERROR_BODY_BYTES, too_long=None):
+        """The body of an answer that carries little (an upload's, a manifest PUT's): at most limit bytes,
+        within the request's deadline."""
+        with BodyReader(resp, method, url, self.timeout, getattr(resp, "llmops_deadline", None)) as reader:
+            return reader.read(limit, too_long=too_long)
 
     def realm_allowed(self, realm):
         """True when the credentials may go to the token realm: the registry's own host (any port, but
@@ -160,7 +175,7 @@ class _Transport(HttpTransport):
         return any(host == listed and (listed_port is None or listed_port == port)
                    for listed, listed_port in self.auth_hosts)
 
-    def _fetch_token(self, challenge, url):
+    def _fetch_token(self, challenge, url, deadline=None):
         """Ask the realm for a token once per scope (anonymous, or with the headers given when the realm
         may have them); True when one came back."""
         params = dict(_BEARER_PARAM.findall(challenge))
@@ -182,11 +197,17 @@ class _Transport(HttpTransport):
                    self.headers_option, realm_host, self.auth_hosts_option),
                 method="GET", url=realm, status=401, error="token realm on another host")
         token_url = realm + ("&" if "?" in realm else "?") + urlencode(sorted(params.items()))
+        deadline = deadline or Deadline(self.timeout)
         try:
             resp = self.follow("GET", token_url, headers={"Accept": "application/json"}, credentials=self.headers,
-                               credential_url=realm, timeout=self.timeout)
-            body = json.loads(resp.read(MAX_MANIFEST_BYTES))
+                               credential_url=realm, timeout=self.timeout, deadline=deadline)
+            with BodyReader(resp, "GET", token_url, self.timeout, deadline, what="the token reply") as reader:
+                body = json.loads(reader.read(MAX_TOKEN_BODY_BYTES, too_long="a token reply"))
+        except ApiError as e:
+            e.msg = "%s (the token for %s)" % (e.msg, url)
+            raise
         except HTTPError as e:
+            e.close()
             raise ApiError("GET %s (the token for %s) answered HTTP %s" % (token_url, url, e.code),
                            method="GET", url=token_url, status=e.code)
         except (OSError, http.client.HTTPException, ValueError) as e:
@@ -204,9 +225,15 @@ class RegistryClient:
     """One registry; repositories are <namespace>/<model>, tags are model tags, digests are 64 hex."""
 
     def __init__(self, base_url, timeout, validate_certs=True, headers=None, attempts=DOWNLOAD_ATTEMPTS,
-                 auth_hosts=None, headers_option="headers", auth_hosts_option="auth_hosts"):
+                 auth_hosts=None, headers_option="headers", auth_hosts_option="auth_hosts", min_rate=DEFAULT_MIN_RATE,
+                 rate_window=None, min_rate_option="min_rate"):
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
+        self.timeout = timeout
+        # a blob must come at min_rate bytes/s at least, over each rate_window seconds (default: the time-out)
+        self.min_rate = min_rate
+        self.rate_window = rate_window or timeout
+        self.min_rate_option = min_rate_option
         self.http = _Transport(self.base_url, timeout, validate_certs=validate_certs, headers=headers,
                                error_text=registry_error_text, busy_retries=0, auth_hosts=auth_hosts,
                                headers_option=headers_option, auth_hosts_option=auth_hosts_option)
@@ -225,13 +252,8 @@ class RegistryClient:
     def _read_manifest(self, repository, tag, accept=ACCEPT_MANIFEST):
         url = self._manifest_url(repository, tag)
         resp = self.http.send("GET", url, headers={"Accept": accept})
-        try:
-            raw = resp.read(MAX_MANIFEST_BYTES + 1)
-        except (OSError, http.client.HTTPException) as e:
-            raise self.http.connection_error("GET", url, e)
-        if len(raw) > MAX_MANIFEST_BYTES:
-            raise ApiError("GET %s sent more than %d bytes; that is not a model manifest" % (url, MAX_MANIFEST_BYTES),
-                           method="GET", url=url, status=resp.status, error="manifest too large")
+        with BodyReader(resp, "GET", url, self.timeout, resp.llmops_deadline, what="the manifest") as reader:
+            raw = reader.read(MAX_MANIFEST_BYTES, too_long="a model manifest")
         media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
         return raw, media_type or MANIFEST_V2
 
@@ -258,7 +280,7 @@ class RegistryClient:
         """Store the exact bytes under repository:tag; return the digest the registry reports (or None)."""
         url = self._manifest_url(repository, tag)
         resp = self.http.send("PUT", url, data=raw, headers={"Content-Type": media_type})
-        resp.read()
+        self.http.small_body(resp, "PUT", url)
         reported = resp.headers.get("Docker-Content-Digest") or ""
         return reported.split(":", 1)[1] if reported.startswith("sha256:") else None
 
@@ -283,7 +305,7 @@ class RegistryClient:
         registry's own origin."""
         start = self.url("/v2/%s/blobs/uploads/" % repository)
         resp = self.http.send("POST", start, data=b"", headers={"Content-Length": "0"})
-        resp.read()
+        self.http.small_body(resp, "POST", start)
         location = resp.headers.get("Location")
         if not location:
             raise ApiError("POST %s answered HTTP %s without a Location header for the upload"
@@ -293,9 +315,11 @@ class RegistryClient:
             raise ApiError("POST %s answered with an upload Location that is not an http(s) URL without credentials"
                            % start, method="POST", url=start, status=resp.status)
         target += ("&" if urlsplit(target).query else "?") + urlencode({"digest": "sha256:" + digest})
+        # the upload may take as long as the bytes need at min_rate, beyond the time-out
         resp = self.http.send("PUT", target, data=body, headers={
-            "Content-Type": "application/octet-stream", "Content-Length": str(size)})
-        resp.read()
+            "Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            total=self.timeout + size / float(self.min_rate or 1))
+        self.http.small_body(resp, "PUT", target)
 
     def read_blob(self, repository, digest, size, limit=MAX_MANIFEST_BYTES):
         """The bytes of a small blob (a model's config), read into memory and verified: exactly `size`
@@ -305,12 +329,8 @@ class RegistryClient:
             raise ApiError("GET %s: not read: the manifest gives it %r bytes, and a metadata blob is read only up to %d"
                            % (url, size, limit), method="GET", url=url, error="blob too large")
         resp = self.http.send("GET", url, headers={"Accept": "application/octet-stream"})
-        try:
-            raw = resp.read(size + 1)
-        except (OSError, http.client.HTTPException) as e:
-            raise self.http.connection_error("GET", url, e)
-        finally:
-            resp.close()
+        with BodyReader(resp, "GET", url, self.timeout, resp.llmops_deadline, what="the blob") as reader:
+            raw = reader.read(size + 1)  # one byte more than the manifest gives tells a longer blob; no further
         if len(raw) != size:
             got = "more than %d" % size if len(raw) > size else "%d" % len(raw)
             raise ApiError("GET %s sent %s bytes; the manifest gives %d" % (url, got, size),
@@ -338,7 +358,7 @@ class RegistryClient:
             except ApiError as e:
                 received += getattr(e, "received", 0)
                 failures += 1
-                if e.status is not None or failures >= self.attempts:
+                if e.status is not None or failures >= self.attempts or getattr(e, "final", False):
                     if partial.file is not None:
                         e.msg += " (%d of %d bytes of sha256:%s are kept in %s for the next try)" % (
                             partial.size(), size, digest, partial.path)
@@ -369,8 +389,11 @@ class RegistryClient:
         headers = {"Accept": "application/octet-stream"}
         if offset:
             headers["Range"] = "bytes=%d-" % offset
+        # The whole transfer may take what its bytes need at min_rate, plus one time-out; each window of
+        # rate_window seconds must bring min_rate * rate_window bytes, else it is a stall.
+        total = self.timeout + (size - offset) / float(self.min_rate) if self.min_rate else None
         try:
-            resp = self.http.send("GET", url, headers=headers)
+            resp = self.http.send("GET", url, headers=headers, total=total)
         except ApiError as e:
             if e.status == 416:  # the partial file is longer than the blob
                 partial.discard()
@@ -381,29 +404,51 @@ class RegistryClient:
         hasher = partial.sha256(limit=offset) if offset else hashlib.sha256()
         partial.rewrite_from(offset)
         got = 0
+        reader = BodyReader(resp, "GET", url, self.timeout, resp.llmops_deadline, what="the blob")
+        window_start, window_got = time.monotonic(), 0
         try:
-            while True:
-                chunk = resp.read(CHUNK)
+            while offset + got < size:
+                # never more than the manifest gives: the file stops at the declared size
+                chunk = reader.read1(min(CHUNK, size - offset - got))
                 if not chunk:
                     break
                 partial.write(chunk)
                 hasher.update(chunk)
                 got += len(chunk)
-                if offset + got > size:
-                    break
-        except (OSError, http.client.HTTPException) as e:
-            error = self.http.connection_error("GET", url, e)
-            error.received = got
-            raise error
+                window_got += len(chunk)
+                now = time.monotonic()
+                if self.min_rate and now - window_start >= self.rate_window:
+                    if window_got < self.min_rate * (now - window_start):
+                        raise self._stall(url, now - window_start, window_got, offset + got, size, digest)
+                    window_start, window_got = now, 0
+            extra = reader.read1(1) if offset + got == size else b""
+        except ApiError as e:
+            e.received = got
+            if "was not complete within" in e.msg:
+                e.msg += "; %d of %d bytes of sha256:%s came from %s, below min_rate" % (
+                    offset + got, size, digest, urlsplit(url).netloc)
+                e.final = True
+            raise
         finally:
-            partial.file.flush()
+            reader.close()
+            if partial.file is not None:
+                partial.file.flush()
         if offset + got < size:
             error = ApiError("GET %s: the connection closed after %d of %d bytes" % (url, offset + got, size),
                              method="GET", url=url)
             error.received = got
             raise error
-        if offset + got > size:
+        if extra:
             partial.discard()
             raise ApiError("GET %s sent more than the %d bytes the manifest gives for sha256:%s; the file was removed"
                            % (url, size, digest), method="GET", url=url, status=resp.status, error="size mismatch")
         return offset, got, hasher.hexdigest()
+
+    def _stall(self, url, seconds, window_got, have, size, digest):
+        error = ApiError(
+            "GET %s: the transfer from %s stalled: %d bytes in the last %.0f seconds, below the minimum rate of %d "
+            "bytes per second (%s); %d of %d bytes of sha256:%s had come. They are kept, and a re-run resumes from "
+            "there" % (url, urlsplit(url).netloc, window_got, seconds, self.min_rate, self.min_rate_option, have,
+                       size, digest), method="GET", url=url, error="transfer too slow")
+        error.final = True  # retrying a trickle only makes it last longer
+        return error

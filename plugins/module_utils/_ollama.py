@@ -54,6 +54,10 @@ class OllamaClient:
         """True when deleted, False when it was already gone (404)."""
         return self.http.call_json("DELETE", "/api/delete", {"model": model}, absent_ok=True) is not ABSENT
 
+    def copy(self, source, destination):
+        """Copy a model's manifest under another name (the blobs are shared); sent once."""
+        self.http.call_json("POST", "/api/copy", {"source": source, "destination": destination})
+
     def pull(self, model, insecure=False, timeout=None):
         return self._until_success("POST", "/api/pull", {"model": model, "insecure": insecure, "stream": True}, timeout)
 

@@ -183,7 +183,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_name
 from ansible_collections.llmops.ollama.plugins.module_utils._common import (
     COMMON_ARGS, MESSAGES_ARG, InvalidOption, client_from_params, fail_api)
-from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError, excerpt
+from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError, BodyReader, Deadline, excerpt
 
 TIMINGS = ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration")
 
@@ -232,13 +232,6 @@ def _timed_out(error):
     return isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason)
 
 
-def _set_read_timeout(response, seconds):
-    """From the second read on, the per-read O(timeout) applies (the socket under the response)."""
-    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
-    if sock is not None:
-        sock.settimeout(seconds)
-
-
 class Answer:
     """One streamed answer: the first line waits up to load_timeout (Ollama is loading the
     model), every later one up to the per-read timeout."""
@@ -252,30 +245,34 @@ class Answer:
 
     def lines(self):
         started = time.monotonic()
+        reader = None
         try:
             # 503 (queue full) comes before any work starts, so a retry is safe.
             response = self.client.http.open("POST", self.path, body=self.request, timeout=self.load_timeout,
-                                             retry_busy=True, accept="application/x-ndjson")
-            line = response.readline()
+                                             retry_busy=True, accept="application/x-ndjson", total=self.load_timeout)
+            # every line at most MAX_LINE_BYTES long; the first one complete within load_timeout, each later one
+            # within the per-read timeout
+            reader = BodyReader(response, "POST", self.url, self.load_timeout, what="the answer stream")
+            line = reader.readline(Deadline(self.load_timeout))
         except ApiError as e:
+            if reader is not None:
+                reader.close()
             self._loading_or_raise(e, started)
         except (OSError, http.client.HTTPException) as e:
+            if reader is not None:
+                reader.close()
             self._loading_or_raise(ApiError("POST %s failed: %s" % (self.url, e), method="POST", url=self.url), started, e)
         self.load_seconds = time.monotonic() - started
-        _set_read_timeout(response, self.timeout)
+        reader.per_read = self.timeout
         answering = time.monotonic()
-        while line:
-            if line.strip():
-                yield self._decode(line, response.status)
-            if self.answer_timeout is not None and time.monotonic() - answering > self.answer_timeout:
-                raise ApiError("POST %s: the answer took longer than answer_timeout (%s s) after the model had loaded"
-                               % (self.url, self.answer_timeout), method="POST", url=self.url)
-            try:
-                line = response.readline()
-            except (OSError, http.client.HTTPException) as e:
-                why = "no answer within %s seconds (the time-out applies to each read)" % self.timeout \
-                    if _timed_out(e) else str(e)
-                raise ApiError("POST %s failed: %s" % (self.url, why), method="POST", url=self.url)
+        with reader:
+            while line:
+                if line.strip():
+                    yield self._decode(line, response.status)
+                if self.answer_timeout is not None and time.monotonic() - answering > self.answer_timeout:
+                    raise ApiError("POST %s: the answer took longer than answer_timeout (%s s) after the model had loaded"
+                                   % (self.url, self.answer_timeout), method="POST", url=self.url)
+                line = reader.readline(Deadline(self.timeout))
         self.answer_seconds = time.monotonic() - answering
 
     def _loading_or_raise(self, error, started, cause=None):

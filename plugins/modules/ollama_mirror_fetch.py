@@ -87,6 +87,23 @@ options:
         fails, naming the realm's host. The token is used from then on, for the mirror only.
       - Values are not logged.
     type: dict
+  min_free:
+    description:
+      - Free space the file system of O(models_dir) must keep after the fetch, in bytes or with a unit
+        (V(10G), V(512M), V(1.5T); powers of 1024).
+      - The fetch is refused before anything is written when the free space, less the bytes the missing blobs still
+        need, would fall below it; the message names this option, the free space and the need.
+    type: str
+    default: 1G
+  min_rate:
+    description:
+      - The slowest a blob download may be, in bytes per second, averaged over each window of O(timeout) seconds.
+        A mirror that sends less (a stall, or a trickle of bytes that keeps each read alive) fails the task, naming
+        the mirror's host and the bytes received so far; they are kept, and a re-run resumes from them.
+      - A blob download as a whole may take O(timeout) seconds plus the time its bytes need at this rate.
+      - V(0) turns the check off (each read still waits at most O(timeout) seconds).
+    type: int
+    default: 102400
   mirror_auth_hosts:
     description:
       - Hosts, other than the mirror's own, whose token service may receive O(mirror_headers), for example
@@ -102,7 +119,11 @@ notes:
     hard-linked into C(blobs/), blobs already there are touched (a server with the one-hour pruning grace then keeps
     them), the manifest is written with a rename, every blob is checked again (and linked again if an Ollama start
     pruned it in between), and only then are the staged copies removed. Ollama therefore never lists a half model.
-  - A blob whose sha256 is wrong fails the task and is removed; no manifest is written.
+  - A blob whose sha256 is wrong fails the task and is removed; no manifest is written. A mirror that sends more
+    bytes than the manifest gives for a blob is cut off at that size, and the file is removed.
+  - Every answer of the mirror is bounded, so that a hostile or broken mirror cannot exhaust the host running this
+    module as root; a manifest is read only up to 4 MiB, an error body up to 64 KiB, a token reply up to 256 KiB,
+    and each of them must have come whole within O(timeout) seconds, however slowly the mirror sends it.
   - Nothing is written or read through a link; a symbolic link, a hard-linked partial download or a special file where
     the module works in O(models_dir) fails the task, naming the path, and the file the link points to is left alone.
   - A O(models_dir) that does not exist yet is created, mode C(0755) as Ollama makes it, when its parent exists; a
@@ -201,7 +222,12 @@ mirror_missing:
   sample: true
 """
 
+import os
+import shutil
+import stat
+
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.formatters import human_to_bytes
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _model_module
 from ansible_collections.llmops.ollama.plugins.module_utils._common import InvalidOption, client_from_params
@@ -211,6 +237,17 @@ from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import
     RegistryClient, auth_hosts, mirror_url, repository_of)
 
 
+def parse_bytes(value, option):
+    """Bytes from an int or a size such as 10G or 512MB (powers of 1024); InvalidOption otherwise."""
+    try:
+        number = human_to_bytes(str(value).strip())
+    except (ValueError, TypeError):
+        number = -1
+    if number < 0:
+        raise InvalidOption("%s: %r is not a size; give bytes or a number with a unit, such as 10G" % (option, value))
+    return number
+
+
 class MirrorFetch(_model_module.ModelTask):
     def __init__(self, module, client, name, mirror):
         super().__init__(module, client, name)
@@ -218,6 +255,7 @@ class MirrorFetch(_model_module.ModelTask):
         self.models_dir = ModelsDir(self.params["models_dir"])
         self.repository = repository_of(name)
         self.label = "%s:%s" % (self.repository, name.tag)
+        self.min_free = parse_bytes(self.params["min_free"], "min_free")
 
     def run(self):
         self.models_dir.check_exists(creatable=True)
@@ -259,6 +297,26 @@ class MirrorFetch(_model_module.ModelTask):
                 changed=False)
         return manifest
 
+    def _check_reserve(self, blobs):
+        """Refuse, before writing anything, a fetch that would leave less than min_free bytes free."""
+        need = 0
+        for blob in blobs:
+            have = 0
+            for path in (self.models_dir.staged_path(blob.digest), self.models_dir.partial_path(blob.digest)):
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    have = max(have, min(st.st_size, blob.size))
+            need += blob.size - have
+        free = shutil.disk_usage(self.models_dir.root).free
+        if free - need < self.min_free:
+            raise ModelsDirError(
+                "not fetching %s: the file system of models_dir %s has %d bytes free, the missing blobs need %d, and "
+                "min_free=%r keeps %d bytes free; free some space or lower min_free"
+                % (self.name.shortest(), self.models_dir.root, free, need, self.params["min_free"], self.min_free))
+
     def _fetch(self, before, manifest, repair):
         missing = self.models_dir.missing_blobs(manifest)
         if before is not None and before.get("digest") == manifest.digest and not missing:
@@ -281,6 +339,7 @@ class MirrorFetch(_model_module.ModelTask):
         self.models_dir.create()
         self.models_dir.ensure_dirs()
         self.models_dir.check_space(download)
+        self._check_reserve(download)
         for blob in download:
             with self.models_dir.open_partial(blob) as partial:
                 received, resumed = self.mirror.download_blob(self.repository, blob.digest, blob.size, partial)
@@ -308,6 +367,8 @@ def main():
             mirror_headers={"type": "dict", "no_log": True},
             mirror_auth_hosts={"type": "list", "elements": "str"},
             models_dir={"type": "path", "default": "/var/lib/ollama/models"},
+            min_free={"type": "str", "default": "1G"},
+            min_rate={"type": "int", "default": 102400},
         ),
         supports_check_mode=True,
     )
@@ -319,11 +380,15 @@ def main():
             if not isinstance(value, str):
                 raise InvalidOption("mirror_headers: the value of %r must be a string, got %s"
                                     % (key, type(value).__name__))
+        parse_bytes(params["min_free"], "min_free")
+        if params["min_rate"] < 0:
+            raise InvalidOption("min_rate: %r must be 0 (no check) or a number of bytes per second" % params["min_rate"])
         client = client_from_params(params)
         mirror = RegistryClient(mirror_url(params["mirror"], "mirror"), params["timeout"],
                                 validate_certs=params["validate_certs"], headers=params["mirror_headers"],
                                 auth_hosts=auth_hosts(params["mirror_auth_hosts"], "mirror_auth_hosts"),
-                                headers_option="mirror_headers", auth_hosts_option="mirror_auth_hosts")
+                                headers_option="mirror_headers", auth_hosts_option="mirror_auth_hosts",
+                                min_rate=params["min_rate"])
         return client, mirror
 
     client, mirror = _model_module.build(module, make)

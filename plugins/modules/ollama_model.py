@@ -60,10 +60,33 @@ options:
       - Pin the model to this manifest digest (V(sha256:<64 hex>) or the 64 hex characters), as C(/api/tags) reports it.
       - With O(state=present), a model that is present with another digest fails with both digests;
         with O(state=latest) it is pulled again, and the pulled digest must then match.
+      - Checked before anything changes - before a pull, the module reads the manifest of the model from its registry
+        (O(registry_url) for names on V(registry.ollama.ai), else the host in the name, over V(https://), or
+        V(http://) with O(insecure)) and fails without pulling when its digest is not the pin, naming both.
+      - Should the pull still bring another digest (the registry changed in between, or someone on the path swapped
+        it), the name is put back to the model it named before (kept meanwhile under a temporary copy,
+        C(<model>:llmops-pin-backup-<hex>), so that Ollama's pruning after the pull keeps its blobs), or removed when
+        there was none, and the task fails.
     type: str
+  registry_url:
+    description:
+      - Where models named on Ollama's default registry (V(registry.ollama.ai)) are read from to check a O(digest) pin
+        before a pull, for example a site's mirror of it.
+      - Only used with O(digest); nothing is sent to it otherwise.
+    type: str
+    default: https://registry.ollama.ai
   insecure:
     description:
       - Pull from a plain-HTTP registry. Ollama's C(insecure) means plain HTTP, not skipping TLS verification.
+      - Anyone on the path can swap a model sent over plain HTTP, so V(true) needs a O(digest) pin, or
+        O(allow_insecure_without_digest=true); otherwise the task fails before any request, naming both options and
+        the model.
+    type: bool
+    default: false
+  allow_insecure_without_digest:
+    description:
+      - Accept O(insecure=true) without a O(digest) pin (and for the base model of a custom model, which takes no pin);
+        the model pulled over plain HTTP is then whatever the path delivered.
     type: bool
     default: false
   models_dir:
@@ -123,6 +146,12 @@ EXAMPLES = r"""
   llmops.ollama.ollama_model:
     name: llama3.2
     state: latest
+
+- name: A lab registry over plain HTTP, unpinned, accepted as such
+  llmops.ollama.ollama_model:
+    name: 10.213.0.2:5000/library/qwen2.5:0.5b
+    insecure: true
+    allow_insecure_without_digest: true
 
 - name: Pin a model from a private plain-HTTP registry to a digest
   llmops.ollama.ollama_model:
@@ -195,6 +224,12 @@ blobs_missing:
   type: list
   elements: str
   sample: ["sha256:34bb5ab01051a11c7e9f1d4cbd8c7ecca0fc2d6a2a4e3b1f6a4ce3a4c1d4f2b6"]
+registry_digest:
+  description:
+    - With O(digest), the digest of the model's manifest in its registry, read before the pull (64 hex characters).
+  returned: when a pinned model was pulled (or would be, in check mode)
+  type: str
+  sample: a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72
 changed_fields:
   description: For a custom model that existed, the fields that differed and made it be re-created.
   returned: when a custom model was re-created
@@ -203,6 +238,9 @@ changed_fields:
   sample: ["system"]
 """
 
+import hashlib
+import secrets
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.ollama.plugins.module_utils import _custom_model, _model_module, _model_name
@@ -210,6 +248,8 @@ from ansible_collections.llmops.ollama.plugins.module_utils._common import (
     MESSAGES_ARG, InvalidOption, client_from_params)
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
 from ansible_collections.llmops.ollama.plugins.module_utils._models_dir import ModelsDir
+from ansible_collections.llmops.ollama.plugins.module_utils._oci_registry import (
+    MANIFEST_V2, RegistryClient, mirror_url, repository_of)
 
 state_view = _model_module.state_view
 
@@ -258,6 +298,69 @@ class ModelManager(_model_module.ModelTask):
         missing = _model_module.blobs_missing(models_dir, self.name)
         return missing or []
 
+    def registry_digest(self):
+        """The digest of the model's manifest in its registry (the sha256 of its bytes, which Ollama keeps as they
+        came), read before any pull, so that a pin is checked before anything changes."""
+        name = self.name
+        if name.host.lower() == _model_name.DEFAULT_HOST:
+            base, option = self.params["registry_url"], "registry_url"
+        else:
+            base, option = "%s://%s" % ("http" if self.params["insecure"] else "https", name.host), "name"
+        registry = RegistryClient(mirror_url(base, option), self.params["timeout"],
+                                  validate_certs=self.params["validate_certs"])
+        repository = repository_of(name)
+        try:
+            got = registry.get_manifest(repository, name.tag, accept=MANIFEST_V2)
+        except ApiError as e:
+            e.msg = "checking the digest pin of %s before pulling: %s" % (name.shortest(), e.msg)
+            raise
+        url = registry.url("/v2/%s/manifests/%s" % (repository, name.tag))
+        if got is None:
+            raise ApiError("checking the digest pin of %s before pulling: the registry %s has no manifest %s:%s "
+                           "(HTTP 404)" % (name.shortest(), registry.base_url, repository, name.tag),
+                           method="GET", url=url, status=404)
+        return hashlib.sha256(got[0]).hexdigest(), registry.base_url
+
+    def check_pin_upstream(self):
+        """Fail, before any pull, when the registry's digest is not the pin."""
+        digest, where = self.registry_digest()
+        self.result["registry_digest"] = digest
+        if digest != self.pin:
+            self.module.fail_json(
+                msg="the registry %s has %s with digest %s, but digest pins %s; nothing was pulled"
+                    % (where, self.name.shortest(), digest, self.pin),
+                model=self.name.shortest(), digest=digest, expected_digest=self.pin, actions=self.actions,
+                changed=False)
+
+    def _pinned_pull(self, before, why):
+        """Pull with the pin checked before, and after: when Ollama still brings another digest, put back what the
+        name pointed at (kept meanwhile under a temporary copy, whose manifest keeps the old blobs from Ollama's
+        pruning after the pull) or remove it when there was none, and fail."""
+        backup = None
+        if before is not None:
+            backup = self.name._replace(tag="llmops-pin-backup-%s" % secrets.token_hex(4)).shortest()
+            self.client.copy(before["name"], backup)
+        try:
+            self._pull(self.name, why)
+            after = self.refreshed()
+            if after.get("digest") == self.pin:
+                return after
+            if backup is not None:
+                self.client.copy(backup, before["name"])
+                restored = "put back to its earlier digest %s" % before.get("digest")
+            else:
+                self.client.delete(after["name"])
+                restored = "removed again"
+            self.actions.append("restore %s" % self.name.shortest())
+            self.module.fail_json(
+                msg="the pull of %s brought digest %s, but digest pins %s (and the registry had it a moment before): "
+                    "the model was %s" % (self.name.shortest(), after.get("digest"), self.pin, restored),
+                model=self.name.shortest(), digest=after.get("digest"), expected_digest=self.pin,
+                actions=self.actions, changed=False)
+        finally:
+            if backup is not None:
+                self.client.delete(backup)
+
     def pulled(self, before):
         broken = self._broken(before)
         if broken and not self.pin_holds(before) and self.params["state"] == "present":
@@ -268,6 +371,14 @@ class ModelManager(_model_module.ModelTask):
         if broken:
             self.result["blobs_missing"] = ["sha256:%s" % blob.digest for blob in broken]
             why = " (repair: %d blob(s) missing from %s)" % (len(broken), self.params["models_dir"])
+        if self.pin is not None:
+            self.check_pin_upstream()
+        if self.pin is not None and not self.check_mode:
+            after = self._pinned_pull(before, why)
+            self.result["model"] = after
+            self.result["changed"] = before is None or before.get("digest") != after.get("digest") or bool(broken)
+            self.diff(state_view(before), state_view(after))
+            return
         self._pull(self.name, why)
         if self.check_mode:
             self.result["changed"] = True
@@ -320,6 +431,8 @@ def argument_spec():
         insecure={"type": "bool", "default": False},
         pull_timeout={"type": "int", "default": 600},
         models_dir={"type": "path"},
+        registry_url={"type": "str", "default": "https://registry.ollama.ai"},
+        allow_insecure_without_digest={"type": "bool", "default": False},
         # "from" is a keyword: the spec is built as a dict
         **{"from": {"type": "str"}},
         system={"type": "str"},
@@ -344,6 +457,14 @@ def check_combinations(params):
     if params["state"] == "latest" and custom:
         raise InvalidOption("state=latest applies to models pulled from a registry; a custom model (from=%r) "
                             "uses state=present" % params["from"])
+    if params["insecure"] and params["state"] != "absent" and params["digest"] is None \
+            and not params["allow_insecure_without_digest"]:
+        pulled = params["from"] if params["from"] is not None else params["name"]
+        raise InvalidOption(
+            "insecure=true pulls %s over plain HTTP, where anyone on the path can swap the model; pin it with digest "
+            "(sha256:<64 hex>), or set allow_insecure_without_digest=true to accept an unpinned plain-HTTP pull%s"
+            % (pulled, " (the base model of %s, which takes no digest)" % params["name"]
+               if params["from"] is not None else ""))
     if params["pull_timeout"] <= 0:
         raise InvalidOption("pull_timeout: %r must be a positive number of seconds" % params["pull_timeout"])
 
@@ -362,6 +483,8 @@ def main():
         if params["from"] is not None:
             _model_name.parse(params["from"], option="from")
         check_combinations(params)
+        if params["digest"] is not None:
+            mirror_url(params["registry_url"], "registry_url")
         return client_from_params(params)
 
     client = _model_module.build(module, make)

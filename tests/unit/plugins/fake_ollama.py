@@ -82,6 +82,7 @@ class Model:
     template: str = "{{ .Prompt }}"
     parameters: dict | None = None
     messages: list | None = None
+    copied_digest: str = ""  # a copy keeps the digest of its source, as Ollama's (the same manifest bytes)
 
     def __post_init__(self):
         # Copies, so that a model made from another never shares its parameters or messages.
@@ -96,7 +97,7 @@ class Model:
 
     @property
     def digest(self):
-        return hashlib.sha256(self.manifest).hexdigest()
+        return self.copied_digest or hashlib.sha256(self.manifest).hexdigest()
 
     def details(self):
         return {"parent_model": self.parent, "format": "gguf", "family": self.family, "families": [self.family],
@@ -176,6 +177,7 @@ class FakeOllama(InProcessServer):
                 ("GET", "/api/ps"): lambda b: Reply(body={"models": []}),
                 ("POST", "/api/show"): self._show,
                 ("DELETE", "/api/delete"): self._delete,
+                ("POST", "/api/copy"): self._copy,
                 ("POST", "/api/pull"): self._pull,
                 ("POST", "/api/create"): self._create,
                 ("POST", "/api/generate"): self._generate,
@@ -201,6 +203,15 @@ class FakeOllama(InProcessServer):
         if canonical(name) not in self.local:
             return Reply(404, body={"error": "model '%s' not found" % name})
         del self.local[canonical(name)]
+        return Reply(200, text="", content_type="")
+
+    def _copy(self, body):
+        source, destination = body.get("source") or "", body.get("destination") or ""
+        model = self.local.get(canonical(source))
+        if model is None:
+            return Reply(404, body={"error": 'model "%s" not found' % source})
+        # the same manifest under another name: the same digest (only the name differs here)
+        self.local[canonical(destination)] = Model(**dict(vars(model), name=destination, copied_digest=model.digest))
         return Reply(200, text="", content_type="")
 
     def _pull(self, body):

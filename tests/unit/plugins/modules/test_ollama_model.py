@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from ansible_collections.llmops.ollama.plugins.modules import ollama_model
 from ansible_collections.llmops.ollama.tests.unit.plugins.fake_ollama import MISSING_MANIFEST, Reply
 from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
@@ -62,9 +64,24 @@ def test_check_mode_on_a_missing_model_predicts_a_change_and_sends_only_reads(fa
 
 def test_insecure_is_passed_to_the_pull(fake):
     fake.add_remote("lab:5000/library/qwen:14b")
-    result = run(fake, name="lab:5000/library/qwen:14b", insecure=True)
+    result = run(fake, name="lab:5000/library/qwen:14b", insecure=True, allow_insecure_without_digest=True)
     assert result["changed"] is True
     assert fake.requests == [TAGS, pull("lab:5000/library/qwen:14b", insecure=True), TAGS]
+
+
+def test_insecure_without_a_pin_or_the_opt_in_fails_before_any_request(fake):
+    fake.add_remote("lab:5000/library/qwen:14b")
+    result = run(fake, name="lab:5000/library/qwen:14b", insecure=True)
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "insecure=true pulls lab:5000/library/qwen:14b over plain HTTP, where anyone on the path can swap the model; "
+        "pin it with digest (sha256:<64 hex>), or set allow_insecure_without_digest=true to accept an unpinned "
+        "plain-HTTP pull")
+    assert fake.requests == []
+    custom = run(fake, name="bot", insecure=True, system="Hi.", **{"from": "lab:5000/library/qwen:14b"})
+    assert custom["failed"] is True
+    assert "(the base model of bot, which takes no digest)" in custom["msg"]
+    assert fake.requests == []
 
 
 # pull failures
@@ -151,13 +168,21 @@ def test_a_pinned_model_with_another_digest_fails_with_both(fake):
     assert fake.requests == [TAGS]
 
 
-def test_latest_repulls_to_reach_the_pin(fake):
+def test_latest_repulls_to_reach_the_pin(fake, registry):
     fake.add_local(QWEN)
     new = fake.add_remote(QWEN, revision=2)
-    result = run(fake, name=QWEN, state="latest", digest=new.digest)
+    registry.manifests[("library/qwen2.5", "0.5b")] = new.manifest
+    result = run(fake, name=QWEN, state="latest", digest=new.digest, registry_url=registry.url)
     assert result["changed"] is True
     assert result["model"]["digest"] == new.digest
-    assert fake.requests == [TAGS, pull(QWEN), TAGS]
+    assert result["registry_digest"] == new.digest
+    # the registry was asked first; the old model was kept under a copy during the pull, then dropped
+    assert registry.calls() == [("GET", "/v2/library/qwen2.5/manifests/0.5b")]
+    backup = fake.requests[1][2]["destination"]
+    assert backup.startswith("qwen2.5:llmops-pin-backup-")
+    assert fake.requests == [TAGS, ("POST", "/api/copy", {"source": QWEN, "destination": backup}), pull(QWEN), TAGS,
+                             ("DELETE", "/api/delete", {"model": backup})]
+    assert sorted(fake.local) == [QWEN]
 
 
 def test_a_satisfied_pin_makes_latest_a_no_op(fake):
@@ -167,13 +192,49 @@ def test_a_satisfied_pin_makes_latest_a_no_op(fake):
     assert fake.requests == [TAGS]
 
 
-def test_a_pull_that_lands_elsewhere_than_the_pin_fails(fake):
+def test_a_registry_with_another_digest_than_the_pin_fails_without_pulling(fake, registry):
+    fake.add_local(QWEN)
+    remote = fake.add_remote(QWEN, revision=2)
+    registry.manifests[("library/qwen2.5", "0.5b")] = remote.manifest
+    pin = "c" * 64
+    for check_mode in (True, False):
+        fake.requests.clear()
+        result = run(fake, check_mode=check_mode, name=QWEN, state="latest", digest=pin, registry_url=registry.url)
+        assert result["failed"] is True and result["changed"] is False
+        assert result["msg"] == ("the registry %s has %s with digest %s, but digest pins %s; nothing was pulled"
+                                 % (registry.url, QWEN, remote.digest, pin))
+        assert (result["digest"], result["expected_digest"]) == (remote.digest, pin)
+        assert fake.requests == [TAGS]
+
+
+def test_a_pull_that_lands_elsewhere_than_the_pin_is_removed_again(fake, registry):
     remote = fake.add_remote(QWEN)
-    result = run(fake, name=QWEN, digest="c" * 64)
-    assert result["failed"] is True
-    assert result["changed"] is True
+    pinned = b'{"schemaVersion": 2, "what": "the pinned manifest"}'
+    registry.manifests[("library/qwen2.5", "0.5b")] = pinned
+    pin = hashlib.sha256(pinned).hexdigest()
+    result = run(fake, name=QWEN, digest=pin, registry_url=registry.url)
+    assert result["failed"] is True and result["changed"] is False
     assert result["digest"] == remote.digest
-    assert fake.requests == [TAGS, pull(QWEN), TAGS]
+    assert "the model was removed again" in result["msg"]
+    assert fake.requests == [TAGS, pull(QWEN), TAGS, ("DELETE", "/api/delete", {"model": QWEN})]
+    assert fake.local == {}
+
+
+def test_a_pull_that_lands_elsewhere_than_the_pin_puts_the_old_model_back(fake, registry):
+    old = fake.add_local(QWEN)
+    old_digest = old.digest
+    fake.add_remote(QWEN, revision=2)
+    pinned = b'{"schemaVersion": 2, "what": "the pinned manifest"}'
+    registry.manifests[("library/qwen2.5", "0.5b")] = pinned
+    result = run(fake, name=QWEN, state="latest", digest=hashlib.sha256(pinned).hexdigest(), registry_url=registry.url)
+    assert result["failed"] is True
+    assert "put back to its earlier digest %s" % old_digest in result["msg"]
+    backup = fake.requests[1][2]["destination"]
+    assert [r[:2] for r in fake.requests] == [("GET", "/api/tags"), ("POST", "/api/copy"), ("POST", "/api/pull"),
+                                               ("GET", "/api/tags"), ("POST", "/api/copy"), ("DELETE", "/api/delete")]
+    assert fake.requests[4][2] == {"source": backup, "destination": QWEN}
+    assert sorted(fake.local) == [QWEN]
+    assert fake.local[QWEN].digest == old_digest
 
 
 # absent
@@ -263,7 +324,8 @@ def test_a_changed_custom_model_in_check_mode_sends_only_reads(fake):
 
 def test_a_missing_base_is_pulled_first_with_insecure(fake):
     fake.add_remote("lab:5000/library/qwen:14b")
-    result = run(fake, name="bot", insecure=True, system="Be kind.", **{"from": "lab:5000/library/qwen:14b"})
+    result = run(fake, name="bot", insecure=True, allow_insecure_without_digest=True, system="Be kind.",
+                 **{"from": "lab:5000/library/qwen:14b"})
     assert result["changed"] is True
     assert result["actions"] == ["pull lab:5000/library/qwen:14b", "create bot:latest"]
     assert fake.requests == [
