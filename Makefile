@@ -11,7 +11,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 PYTEST := PYTHONPATH=$(CURDIR)/tests/pytest_plugins pytest -q -rs -p ci_strict
 
 .PHONY: help venv collection lint sanity units integration matrix metadata docs lab lab-down contract lab-check molecule faults \
-	readme test demo clean
+	readme versions test demo clean
 
 help:
 	@echo "make demo       - lab up, one lab host provisioned by site.yml, ends with a chat answer and the UI's URL"
@@ -26,9 +26,10 @@ help:
 	@echo "make lab        - the lab: Docker engine, base images, registry, doubles, models (lab/bin/lab up)"
 	@echo "make contract   - the Ollama double against the official ollama client and a real registry"
 	@echo "make lab-check  - the lab's own checks (docker-in-docker, the LobeChat and LobeHub stand-ins)"
-	@echo "make molecule   - molecule scenarios default, podman, fleet, open_webui and the preflight refusals, in two lanes at once"
+	@echo "make molecule   - molecule scenarios default, podman, fleet, open_webui, ssh (tarball, SSH, sudo password) and the preflight refusals, in two lanes at once"
 	@echo "make faults     - fault, bad-input and exposure tests; rewrites tests/faults/RESULTS.md"
 	@echo "make readme     - re-render the README's figures from docs/figures/*.json (checked by make units)"
+	@echo "make versions   - per image: default, floor, newest on record, open advisories (meta/advisories.yml); fails below a floor"
 	@echo "make venv       - the virtual environment from requirements.txt (every target makes it first)"
 	@echo "make collection - link the checkout into build/collections, the one collections path"
 	@echo "make lab-down   - remove the lab's containers, network and volumes"
@@ -55,8 +56,8 @@ sanity: venv
 	tests/sanity/run.sh
 
 units: venv collection
-	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/roles/test_role_boundaries.py tests/roles/test_api_guard_config.py tests/roles/test_container_role.py tests/roles/test_container_reload.py \
-	  tests/readme
+	$(PYTEST) tests/unit tests/roles/test_argument_specs.py tests/roles/test_role_boundaries.py tests/roles/test_api_guard_config.py tests/roles/test_front_door_config.py tests/roles/test_container_role.py tests/roles/test_container_reload.py \
+	  tests/readme tests/versions
 
 metadata: venv
 	tests/collection/run.sh
@@ -92,6 +93,9 @@ faults: lab collection
 
 readme: venv
 	python3 tests/readme/render.py --write
+
+versions: venv collection
+	python3 tests/versions/versions.py
 
 # The virtual environment is a stage of its own, so that the time a fresh machine spends installing is reported too.
 test:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The options of the filters that check a role's image: image_problem's, which lobehub_image_problem takes too
-    # (less min_version) and describes for its own images where they differ.
+    # The options of the filter that checks a role's image, image_advisories, shared with its documentation.
     DOCUMENTATION = r"""
 options:
   _input:

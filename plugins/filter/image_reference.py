@@ -13,7 +13,7 @@ description:
   - With a digest, C(repository@sha256:...). The tag then only tells people, and the role's version check, what the
     digest is; the engine pulls and runs exactly the digest. (community.docker cannot find an image again that was
     pulled as C(name:tag@digest), so that form is not given to the engine.)
-  - The parts are not checked here; the filter P(llmops.ollama.image_problem#filter) does that in the roles' preflight.
+  - The parts are not checked here; the filter P(llmops.ollama.image_advisories#filter) does that in the roles' preflight.
 options:
   _input:
     description: The repository, such as V(docker.io/ollama/ollama).

@@ -6,22 +6,14 @@
 
 """What the lobechat role refuses about a LobeHub release and its environment, before any host changes.
 
-- Releases: LobeChat 1.x (end of life) and 2.x before 2.1.57 have known advisories; each is named.
+- Releases: judged against meta/advisories.yml like every image (module_utils/_advisories.py).
 - Variables: LobeHub 2.x's start (scripts/_shared/checkDeprecatedAuth.js) exits 1 when any ACCESS_CODE-era or
   NextAuth-era variable is set. The role refuses them first, naming what replaces each one in 2.x and in the role.
 """
 
 from __future__ import annotations
 
-from ansible_collections.llmops.ollama.plugins.module_utils._image_ref import check, quoted, version_key
-
-# CVE-2026-54157 (/webapi/proxy, an unauthenticated open proxy) is fixed in 2.1.57; nothing older is let through.
-MIN_VERSION = "2.1.57"
-ADVISORIES_1X = (
-    "CVE-2026-39411 (its access code is only XOR-obfuscated with a fixed key, so a forged X-lobe-chat-auth header "
-    "passes: anyone who reaches it can chat and make Ollama pull models) and CVE-2026-54157 (/webapi/proxy is an "
-    "unauthenticated open proxy, fixed in 2.1.57)")
-ADVISORY_2X = "CVE-2026-54157 (/webapi/proxy is an unauthenticated open proxy, fixed in 2.1.57)"
+from ansible_collections.llmops.ollama.plugins.module_utils._image_ref import quoted
 
 # The 2.x settings of the role that replace each group of 1.x variables.
 _ACCOUNTS = ("LobeHub 2.x signs users in with e-mail and password (Better Auth): set lobechat_admin_email (the "
@@ -85,21 +77,3 @@ def env_problems(env, option, managed=()):
         problems.append("%s sets %s, which the role sets itself; use the lobechat_* variables"
                         % (option, ", ".join(overridden)))
     return problems
-
-
-def image_problems(repository, tag, digest, prefix, unsafe_option="", allow_unsafe=False):
-    """The image's problems (the reference grammar, the tag as a version), where a release below MIN_VERSION is
-    refused naming its advisories."""
-    problems = check(repository, tag, digest, prefix, min_version=MIN_VERSION, unsafe_option=unsafe_option,
-                     allow_unsafe=allow_unsafe)
-    version = version_key(tag) if isinstance(tag, str) else None
-    if not problems or version is None or version >= version_key(MIN_VERSION):
-        return problems
-    escape = ", or set %s: true to run it anyway" % unsafe_option if unsafe_option else ""
-    if version[0] < 2:
-        why = ("is LobeChat 1.x: end of life upstream, with known advisories %s. Use LobeHub 2.x, the role's default "
-               "(docs/lobehub-2.md says what changes: accounts instead of the access code, a Postgres database)"
-               % ADVISORIES_1X)
-    else:
-        why = "is below %s, with the known advisory %s; use %s or newer" % (MIN_VERSION, ADVISORY_2X, MIN_VERSION)
-    return ["%s_tag=%s %s%s" % (prefix, quoted(tag), why, escape)]

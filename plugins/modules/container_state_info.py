@@ -16,7 +16,7 @@ description:
     leaves alone each container whose recorded specification, image and state are already what the role
     asks for, instead of asking the engine about each container in turn (as C(docker compose) does with
     its configuration-hash label).
-  - For each container it returns whether it runs, whether it is restarting (a crash loop: Docker keeps C(running)
+  - For each container it returns whether it runs, whether it is restarting (in a crash loop Docker keeps C(running)
     true between the restarts), the engine's status word, its health, the value of O(label) (the specification's
     hash the role recorded when it created the container), the image reference it was created from, the image
     it runs, the image that reference names on the host now (so a re-pulled tag is noticed), and the sources of its

@@ -39,7 +39,7 @@ RUNTIME_PATHS = ["roles", "playbooks", "plugins", "site.yml"]
 EXCLUDED_PREFIXES = (
     ".venv/", ".git/", ".ci/", ".cache/", ".pytest_cache/", "lab/", "bench/", "molecule/", "build/",
     "tests/contract/", "tests/faults/", "tests/lab/", "tests/fleet/", "tests/roles/", "tests/collection/",
-    "tests/readme/", "tests/pytest_plugins/", "tests/output/", "tests/browser/",
+    "tests/readme/", "tests/pytest_plugins/", "tests/output/", "tests/browser/", "tests/versions/",
 )
 EXCLUDED_FILES = {
     "Makefile", "requirements.txt", "requirements-release.txt", "bindep.txt", ".gitignore", ".yamllint",
@@ -53,7 +53,7 @@ SHIPPED_TEST_FILES = {"tests/config.yml"}
 REQUIRED_FILES = {
     "MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CODE_OF_CONDUCT.md", "CHANGELOG.md",
     "changelogs/changelog.yaml", "changelogs/config.yaml", "meta/runtime.yml",
-    "meta/execution-environment.yml", "requirements.yml",
+    "meta/execution-environment.yml", "meta/advisories.yml", "requirements.yml",
 }
 
 

@@ -1,8 +1,9 @@
 """Status codes and error texts, version by version, as the claimed Ollama's server/routes.go and
 server/create.go answer them (v0.17.1 = tag 9bf41969f; v0.18.0 adds parseAndValidateModelRef).
-v0.31.2 and v0.32.15 (the lab's tags: the version floor and the default) answer as v0.18.0 does: at
-both tags writeModelRefParseError, errtypes.InvalidModelNameErrMsg and the handlers' not-found texts
-read as at v0.18.0.
+v0.31.2 and v0.32.15 answer as v0.18.0 does: at both tags writeModelRefParseError,
+errtypes.InvalidModelNameErrMsg and the handlers' not-found texts read as at v0.18.0. The lab publishes 0.32.15 and
+0.40.2 (lab/versions.env); 0.40.2 is claimed to answer as v0.32.15 does, which was not read in its source (the copy
+of Ollama's source used here ends at v0.33.0-rc2).
 
 Each row: route, request body, then per version (status, {"error": text}). Every request is sent
 both ways a client can: streamed (the default) and with "stream": false; both must agree, since
@@ -56,8 +57,8 @@ TABLE = [
       "0.18.0": (400, "template error: template: :1: unexpected EOF")}),
 ]
 for _row in TABLE:
-    _row[3]["0.31.2"] = _row[3]["0.32.15"] = _row[3]["0.18.0"]
-VERSIONS = ["0.17.1", "0.18.0", "0.31.2", "0.32.15"]
+    _row[3]["0.31.2"] = _row[3]["0.32.15"] = _row[3]["0.40.2"] = _row[3]["0.18.0"]
+VERSIONS = ["0.17.1", "0.18.0", "0.31.2", "0.32.15", "0.40.2"]
 
 
 def post(url, body):

@@ -100,6 +100,13 @@ BAD_INPUTS = [
     # LobeChat 1.x and LobeHub before 2.1.57 (issue 16): refused naming their advisories.
     ("lobechat-1x-image", {"lobechat_image_tag": "1.143.2"}, "lobechat_image_tag"),
     ("lobechat-2x-below-fix", {"lobechat_image_tag": "2.1.56"}, "lobechat_image_tag"),
+    # Each image below its floor of meta/advisories.yml (issue 26), refused naming the advisories of that release.
+    ("ollama-below-floor-0.32.15", {"ollama_image_tag": "0.32.15"}, "ollama_image_tag"),
+    ("ollama-below-floor-0.35.0", {"ollama_image_tag": "0.35.0"}, "ollama_image_tag"),
+    ("lobehub-below-floor-2.2.19", {"lobechat_image_tag": "2.2.19"}, "lobechat_image_tag"),
+    ("open-webui-below-floor", {"llmops_ui": "open_webui", "open_webui_image_tag": "v0.11.3"}, "open_webui_image_tag"),
+    ("front-door-below-floor", {"front_door_image_tag": "1.30.3"}, "front_door_image_tag"),
+    ("api-guard-below-floor", {"api_guard_image_tag": "1.30.7"}, "api_guard_image_tag"),
     ("lobechat-admin-email-missing", {"lobechat_admin_email": ""}, "lobechat_admin_email"),
     ("lobechat-admin-password-short", {"lobechat_admin_password": "short-pw"}, "lobechat_admin_password"),
     ("lobechat-key-vaults-not-32-bytes", {"lobechat_key_vaults_secret": "not-base64-of-32-bytes"},
@@ -206,6 +213,25 @@ def test_lobechat_1x_is_refused_naming_the_advisories(bad_runs):
         text = " ".join(results[case].fatal_msgs())
         assert "CVE-2026-54157" in text and "lobechat_allow_unsafe_version" in text, (case, text)
     assert "CVE-2026-39411" in " ".join(results["lobechat-1x-image"].fatal_msgs())
+
+
+# What each below-floor row's message must name: the advisories of that release (meta/advisories.yml).
+BELOW_FLOOR = {
+    "ollama-below-floor-0.32.15": ["CVE-2026-85180", "CVE-2026-108836", "ollama_allow_unsafe_version"],
+    "ollama-below-floor-0.35.0": ["CVE-2026-103663", "GHSA-w8p2-phwr-px3r"],
+    "lobehub-below-floor-2.2.19": ["CVE-2026-142235", "lobechat_allow_unsafe_version"],
+    "open-webui-below-floor": ["CVE-2026-109285 to CVE-2026-109300", "open_webui_allow_unsafe_version"],
+    "front-door-below-floor": ["1.30.4 to 1.30.8", "front_door_allow_unsafe_version"],
+    "api-guard-below-floor": ["1.30.4 to 1.30.8", "api_guard_allow_unsafe_version"],
+}
+
+
+def test_each_image_below_its_floor_is_refused_naming_its_advisories(bad_runs):
+    results = bad_runs[0]
+    for case, named in BELOW_FLOOR.items():
+        text = " ".join(results[case].fatal_msgs())
+        assert all(n in text for n in named), (case, text)
+        assert "CVE-2026-7020" not in text, (case, text)
 
 
 def test_access_code_era_variables_point_at_the_2x_settings(bad_runs):

@@ -3,17 +3,21 @@ converge must re-create the Ollama container exactly once (inner engine's `creat
 the same model names and digests, and download no model blob (registry access log, this host).
 The host runs the default tag first: when that is the newest (the roles default to the newest
 release, lab/versions.env), the first step rolls back to the older tag and the second upgrades
-again; otherwise the first upgrades and the second rolls back."""
+again; otherwise the first upgrades and the second rolls back. The older tag (0.32.15) is below the floor of
+meta/advisories.yml: the step that goes to it sets ollama_allow_unsafe_version, as an operator rolling back would;
+the upgrade to the default needs no such option."""
 import time
 import urllib.request
 
 import pytest
+import yaml
 
 import faultlab as fl
 
 TAGS = fl.versions()["OLLAMA_TAGS"].split()
 DEFAULT = fl.versions()["OLLAMA_DEFAULT_TAG"]
 OTHER = [t for t in TAGS if t != DEFAULT][-1]
+FLOOR = yaml.safe_load((fl.ROOT / "meta" / "advisories.yml").read_text())["components"]["ollama"]["floor"]
 
 
 def _release(tag):
@@ -39,7 +43,10 @@ def test_image_tag_change(lab, figure, step, tag, tmp_path):
     ip = fl.host_ip(fl.HOST)
     t0 = time.time()
     time.sleep(1)
-    res = lab.converge({"ollama_image_tag": tag}, timeout=600, log=str(tmp_path / "play.log"))
+    extra = {"ollama_image_tag": tag}
+    if _release(tag) < _release(FLOOR):
+        extra["ollama_allow_unsafe_version"] = True
+    res = lab.converge(extra, timeout=600, log=str(tmp_path / "play.log"))
     assert res.rc == 0, res.tail(60)
     time.sleep(1)
     creates = _creates(t0, time.time())

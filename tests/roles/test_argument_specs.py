@@ -88,15 +88,29 @@ def _release(tag):
     return tuple(int(part) for part in tag.lstrip("v").split("."))
 
 
-def test_the_lab_publishes_the_version_floor_and_nothing_below_it():
-    # The upgrade and rollback tests move between the lab's tags: each must pass the floor, and the
-    # floor itself is one of them (the oldest), so the lab runs what the floor lets through.
+def _advisories():
+    return yaml.safe_load((ROOT / "meta" / "advisories.yml").read_text(encoding="utf-8"))["components"]
+
+
+def test_the_lab_publishes_an_old_release_below_the_floor_and_the_default():
+    # The upgrade and rollback tests move between the lab's two tags: the default (the newest, at or above the floor
+    # of meta/advisories.yml) and 0.32.15, the default before issue 26, which the floor now refuses (the tests set
+    # ollama_allow_unsafe_version to go back to it).
     env = versions()
-    floor = defaults("ollama")["ollama_min_version"]
+    floor = _advisories()["ollama"]["floor"]
     tags = env["OLLAMA_TAGS"].split()
-    assert floor in tags
-    assert min(tags, key=_release) == floor
+    assert tags == ["0.32.15", env["OLLAMA_DEFAULT_TAG"]]
+    assert _release(tags[0]) < _release(floor) <= _release(env["OLLAMA_DEFAULT_TAG"])
     assert max(tags, key=_release) == env["OLLAMA_DEFAULT_TAG"]
+
+
+def test_the_lab_tags_are_the_defaults_of_the_advisories_data():
+    env, data = versions(), _advisories()
+    assert env["OLLAMA_DEFAULT_TAG"] == data["ollama"]["default"]
+    assert env["LOBEHUB_TAG"] == data["lobehub"]["default"]
+    assert env["NGINX_TAG"] == data["nginx"]["default"]
+    assert env["OPEN_WEBUI_TAG"] == data["open_webui"]["default"]
+    assert env["REDIS_TAG"] == data["redis"]["default"] == defaults("lobechat")["lobechat_redis_image_tag"]
 
 
 def test_every_role_that_runs_a_container_can_pin_its_image_by_digest():

@@ -137,7 +137,7 @@ def test_too_little_disk_is_refused_before_any_pull(inventory):
      'ollama_origins=["*"] allows every origin'),
     ({"ollama_image_tag": "0.17.0"},
      "llmops.ollama.ollama : Refuse invalid or unsafe Ollama settings",
-     'ollama_image_tag="0.17.0" is below the minimum 0.31.2'),
+     'ollama_image_tag="0.17.0" is below the minimum 0.35.1'),
     ({"ollama_port": 70000},
      "llmops.ollama.ollama : Refuse invalid or unsafe Ollama settings",
      "ollama_port=70000 is outside 1-65535"),

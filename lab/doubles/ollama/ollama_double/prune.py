@@ -65,10 +65,10 @@ DIGEST = re.compile(r"sha256[:-][0-9a-fA-F]{64}")
 GRACE_NS = 3600 * 10**9
 GRACE_SINCE = (0, 21, 0, 0, 1)  # v0.21.0-rc1: the first tag with layerPruneGracePeriod
 
-# Source lines of the log calls: exact at 0.17.1, 0.18.0, 0.21.0, 0.31.2, 0.32.15 and 0.33.0-rc2 (the
-# lab publishes 0.31.2 and 0.32.15; PruneLayers, deleteUnusedLayers and Serve's prune are the same
-# code at those three tags); a version in between takes the row of the nearest lower one (older: the
-# oldest row).
+# Source lines of the log calls: exact at 0.17.1, 0.18.0, 0.21.0, 0.31.2, 0.32.15 and 0.33.0-rc2 (PruneLayers,
+# deleteUnusedLayers and Serve's prune are the same code at 0.31.2, 0.32.15 and 0.33.0-rc2); a version in between takes
+# the row of the nearest lower one (older: the oldest row). The lab publishes 0.32.15 and 0.40.2; 0.40.2 takes the
+# 0.33.0-rc2 row, not read in its source (the copy of Ollama's source used here ends at v0.33.0-rc2).
 _LINES = (
     ((0, 17, 1), {"corrupt": "routes.go:1677", "read_dir": "images.go:450",
                   "remove_blob": "images.go:463", "total": "images.go:473",

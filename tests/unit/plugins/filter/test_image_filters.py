@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The image filters (image_problem, image_reference) over module_utils/_image_ref: every role's image is a
+"""The image filters (image_advisories, image_reference) over module_utils/_image_ref and _advisories: every role's image is a
 repository, a tag and an optional digest; the messages name the variable at fault and its value, and the
 Ollama role's tag is judged against the version floor whether or not a digest pins the image."""
 
@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.llmops.ollama.plugins.filter.image_problem import FilterModule as ProblemFilters
-from ansible_collections.llmops.ollama.plugins.filter.image_problem import image_problem
+from ansible_collections.llmops.ollama.plugins.filter.image_advisories import FilterModule as ProblemFilters
+from ansible_collections.llmops.ollama.plugins.filter.image_advisories import image_advisories
 from ansible_collections.llmops.ollama.plugins.filter.image_reference import FilterModule as ReferenceFilters
 from ansible_collections.llmops.ollama.plugins.filter.image_reference import image_reference
 from ansible_collections.llmops.ollama.plugins.module_utils import _image_ref
 
 DIGEST = "sha256:" + "ab12" * 16
-FLOOR = dict(min_version="0.31.2", unsafe_option="ollama_allow_unsafe_version")
+FLOOR = dict(unsafe_option="ollama_allow_unsafe_version")
 
 
-def ollama(tag="0.32.15", digest="", repository="docker.io/ollama/ollama", **kwargs):
-    return image_problem(repository, "ollama_image", tag=tag, digest=digest, **dict(FLOOR, **kwargs))
+def image_problem(repository, prefix, component="redis", **kwargs):
+    """The refusals as the roles join them; Redis has no floor on record, so only the reference grammar is judged."""
+    result = image_advisories(repository, prefix, component, **kwargs)
+    assert set(result) == {"problems", "warnings"}
+    return "; ".join(result["problems"])
+
+
+def ollama(tag="0.40.2", digest="", repository="docker.io/ollama/ollama", **kwargs):
+    return image_problem(repository, "ollama_image", component="ollama", tag=tag, digest=digest, **dict(FLOOR, **kwargs))
 
 
 def test_the_filters_are_registered():
-    assert ProblemFilters().filters() == {"image_problem": image_problem}
+    assert ProblemFilters().filters() == {"image_advisories": image_advisories}
     assert ReferenceFilters().filters() == {"image_reference": image_reference}
 
 
@@ -37,8 +44,8 @@ def test_good_repositories_pass(repository):
     assert image_problem(repository, "lobechat_image", tag="1.143.2") == ""
 
 
-@pytest.mark.parametrize("tag, digest", [("0.32.15", ""), ("0.32.15", DIGEST), ("v0.33.0", ""), ("0.31.2", DIGEST),
-                                         ("0.32.15-rocm", ""), ("1.0.0", "")])
+@pytest.mark.parametrize("tag, digest", [("0.40.2", ""), ("0.40.2", DIGEST), ("v0.41.0", ""), ("0.35.1", DIGEST),
+                                         ("0.40.2-rocm", ""), ("1.0.0", "")])
 def test_tags_at_or_above_the_floor_pass_with_or_without_a_digest(tag, digest):
     assert ollama(tag=tag, digest=digest) == ""
 
@@ -82,16 +89,15 @@ def test_a_malformed_digest_is_refused_naming_variable_and_value(digest):
 
 
 @pytest.mark.parametrize("tag, digest, expected", [
-    ("0.17.1", "", 'ollama_image_tag="0.17.1" is below the minimum 0.31.2 (known remote vulnerabilities); use 0.31.2 '
-                   'or newer, or set ollama_allow_unsafe_version: true'),
-    ("0.20.3", DIGEST, 'ollama_image_tag="0.20.3" is below the minimum 0.31.2'),
-    ("0.31.2-rc1", "", 'ollama_image_tag="0.31.2-rc1" is below the minimum 0.31.2'),
-    ("v0.31.1", "", 'ollama_image_tag="v0.31.1" is below the minimum 0.31.2'),
-    ("latest", "", 'ollama_image_tag="latest" is not a version; pin one such as 0.31.2 or set '
+    ("0.17.1", "", 'ollama_image_tag="0.17.1" is below the minimum 0.35.1, with the known advisories '),
+    ("0.20.3", DIGEST, 'ollama_image_tag="0.20.3" is below the minimum 0.35.1'),
+    ("0.35.1-rc1", "", 'ollama_image_tag="0.35.1-rc1" is below the minimum 0.35.1'),
+    ("v0.35.0", "", 'ollama_image_tag="v0.35.0" is below the minimum 0.35.1'),
+    ("latest", "", 'ollama_image_tag="latest" is not a version; pin one such as 0.35.1 or set '
                    'ollama_allow_unsafe_version: true'),
     ("rocm", DIGEST, 'ollama_image_tag="rocm" is not a version'),
     ("", DIGEST, 'ollama_image_tag is empty, with ollama_image_digest="%s": the version behind a digest cannot be '
-                 'judged against the minimum 0.31.2; give the tag the digest belongs to in ollama_image_tag as well or set '
+                 'judged against the minimum 0.35.1; give the tag the digest belongs to in ollama_image_tag as well or set '
                  'ollama_allow_unsafe_version: true' % DIGEST),
 ])
 def test_the_floor_judges_the_tag_also_when_a_digest_pins_the_image(tag, digest, expected):
@@ -117,6 +123,12 @@ def test_neither_tag_nor_digest_is_refused():
 def test_a_floor_that_is_not_a_release_is_refused():
     assert ollama(min_version="0.31") == 'the minimum version "0.31" is not a release such as 0.31.2'
     assert ollama(min_version="0.31.2-rc1") == 'the minimum version "0.31.2-rc1" is not a release such as 0.31.2'
+
+
+def test_a_role_override_raises_the_floor_and_the_advisories_still_come_from_the_data():
+    message = ollama(tag="0.40.2", min_version="0.41.0")
+    assert message.startswith('ollama_image_tag="0.40.2" is below the minimum 0.41.0, with no advisory on record')
+    assert ollama(tag="0.41.0", min_version="0.41.0") == ""
 
 
 def test_every_problem_of_the_parts_comes_at_once():

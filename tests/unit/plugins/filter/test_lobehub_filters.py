@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The lobechat role's refusals (issue 16): LobeChat 1.x and LobeHub before 2.1.57 named with their advisories, the
+"""The lobechat role's refusals (issues 16, 26): LobeChat 1.x and LobeHub below the floor of meta/advisories.yml (2.3.6)
+named with their advisories, the
 ACCESS_CODE-era variables LobeHub 2.x's start refuses named with what replaces each, and the variables the role sets."""
 
 from __future__ import annotations
@@ -11,23 +12,23 @@ import pytest
 
 from ansible_collections.llmops.ollama.plugins.filter.lobehub_env_problem import FilterModule as EnvFilters
 from ansible_collections.llmops.ollama.plugins.filter.lobehub_env_problem import lobehub_env_problem
-from ansible_collections.llmops.ollama.plugins.filter.lobehub_image_problem import FilterModule as ImageFilters
-from ansible_collections.llmops.ollama.plugins.filter.lobehub_image_problem import lobehub_image_problem
+from ansible_collections.llmops.ollama.plugins.filter.image_advisories import image_advisories
 
 REPO = "docker.io/lobehub/lobehub"
 UNSAFE = dict(unsafe_option="lobechat_allow_unsafe_version")
 
 
 def image(tag, digest="", repository=REPO, **kwargs):
-    return lobehub_image_problem(repository, "lobechat_image", tag=tag, digest=digest, **dict(UNSAFE, **kwargs))
+    result = image_advisories(repository, "lobechat_image", "lobehub", tag=tag, digest=digest, **dict(UNSAFE, **kwargs))
+    assert result["warnings"] == []
+    return "; ".join(result["problems"])
 
 
 def test_the_filters_are_registered():
-    assert ImageFilters().filters() == {"lobehub_image_problem": lobehub_image_problem}
     assert EnvFilters().filters() == {"lobehub_env_problem": lobehub_env_problem}
 
 
-@pytest.mark.parametrize("tag", ["2.2.19", "2.1.57", "v2.3.3", "3.0.0"])
+@pytest.mark.parametrize("tag", ["2.3.6", "v2.3.6", "2.4.0", "3.0.0"])
 def test_releases_with_the_fixes_pass(tag):
     assert image(tag) == ""
 
@@ -40,10 +41,20 @@ def test_lobechat_1x_is_refused_naming_both_advisories(tag):
     assert "lobechat_allow_unsafe_version: true" in message
 
 
-@pytest.mark.parametrize("tag", ["2.0.0", "2.1.56", "2.1.57-rc1"])
-def test_2x_below_the_fix_is_refused_naming_its_advisory(tag):
+@pytest.mark.parametrize("tag, named, not_named", [
+    ("2.2.19", ["CVE-2026-142235"], ["CVE-2026-54157", "CVE-2026-39411", "CVE-2026-120315"]),
+    ("2.3.6-rc1", ["CVE-2026-142235"], ["CVE-2026-54157"]),
+    ("2.1.56", ["CVE-2026-142235", "CVE-2026-54157"], ["CVE-2026-39411", "CVE-2026-120315"]),
+    ("2.1.48", ["CVE-2026-142235", "CVE-2026-54157", "CVE-2026-120315"], ["CVE-2026-39411"]),
+    # The advisory's range for the forgeable access code runs to 2.1.47 (the collection once said 1.x only).
+    ("2.0.0", ["CVE-2026-142235", "CVE-2026-54157", "CVE-2026-120315", "CVE-2026-39411"], []),
+])
+def test_2x_below_the_floor_is_refused_naming_the_advisories_of_that_release(tag, named, not_named):
     message = image(tag)
-    assert "CVE-2026-54157" in message and "CVE-2026-39411" not in message and "2.1.57" in message
+    assert message.startswith('lobechat_image_tag="%s" is below the minimum 2.3.6, with the known advisories ' % tag)
+    assert all(cve in message for cve in named), message
+    assert not any(cve in message for cve in not_named), message
+    assert "use 2.3.6 or newer, or set lobechat_allow_unsafe_version: true" in message
 
 
 def test_the_opt_in_lets_an_old_release_through():
@@ -52,12 +63,12 @@ def test_the_opt_in_lets_an_old_release_through():
 
 
 def test_the_image_grammar_is_checked_as_for_every_role():
-    assert "holds more than a repository" in image("2.2.19", repository=REPO + ":2.2.19")
-    assert "lobechat_image_digest" in image("2.2.19", digest="sha256:xyz")
+    assert "holds more than a repository" in image("2.3.6", repository=REPO + ":2.3.6")
+    assert "lobechat_image_digest" in image("2.3.6", digest="sha256:xyz")
     assert "is not a version" in image("latest")
     # A digest alone says nothing of the release behind it.
     assert "cannot be judged" in image("", digest="sha256:" + "ab" * 32)
-    assert image("2.2.19", digest="sha256:" + "ab" * 32) == ""
+    assert image("2.3.6", digest="sha256:" + "ab" * 32) == ""
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -99,7 +99,7 @@ def trickle(status, length, headers=None, byte=b"x", every=1.0):
             handler.send_header(key, value)
         handler.send_header("Content-Length", str(length))
         handler.end_headers()
-        for _ in range(length):
+        for _sent in range(length):
             handler.wfile.write(byte)
             handler.wfile.flush()
             if hostile.stop.wait(every):
@@ -182,8 +182,8 @@ def test_an_endless_json_reply_is_refused_past_its_cap():
 
 def test_an_endless_manifest_is_refused_past_its_cap():
     with Hostile({"/v2/library/qwen/manifests/1b": spray(200)}) as server:
-        with Bounds() as bounds, pytest.raises(ApiError, match="sent more than 4194304 bytes; that is not a model "
-                                                              "manifest"):
+        refused = "sent more than 4194304 bytes; that is not a model manifest"
+        with Bounds() as bounds, pytest.raises(ApiError, match=refused):
             registry(server, timeout=5).get_manifest("library/qwen", "1b")
     bounds.check(5)
 

@@ -63,10 +63,10 @@ def test_docker_containers_images_and_networks(tmp_path, monkeypatch):
     assert not result.get("failed") and result["changed"] is False
     assert result["engine_present"] is True
     assert result["containers"] == {
-        "ollama": {"running": True, "health": "healthy", "spec": "h1", "image": "reg/ollama/ollama:0.21.0",
+        "ollama": {"running": True, "restarting": False, "status": "", "health": "healthy", "spec": "h1", "image": "reg/ollama/ollama:0.21.0",
                    "image_id": "sha256:aaa", "current_image_id": "sha256:aaa", "missing_mounts": []},
         # Its image reference names no image on the host any more: nothing to compare it with.
-        "lobechat": {"running": False, "health": "", "spec": "", "image": "reg/lobehub/lobe-chat:1.143.2",
+        "lobechat": {"running": False, "restarting": False, "status": "", "health": "", "spec": "", "image": "reg/lobehub/lobe-chat:1.143.2",
                      "image_id": "sha256:old", "current_image_id": None, "missing_mounts": []},
     }
     assert result["networks"] == {"llmops": {"bridge": "llm-llmops"}}
@@ -81,7 +81,8 @@ def test_podman_names_and_old_health_key(tmp_path, monkeypatch):
         tmp_path, "podman", PODMAN_CONTAINERS, {"reg/ollama/ollama:0.21.0": "ccc"},
         {"llmops": {"network_interface": "llm-llmops"}}) + ":/usr/bin:/bin")
     result = run_module(container_state_info, {"engine": "podman", "networks": ["llmops"]})
-    assert result["containers"]["ollama"] == {"running": True, "health": "starting", "spec": "h2",
+    assert result["containers"]["ollama"] == {"running": True, "restarting": False, "status": "", "health": "starting",
+                                              "spec": "h2",
                                               "image": "reg/ollama/ollama:0.21.0", "image_id": "bbb",
                                               "current_image_id": "ccc", "missing_mounts": []}
     assert result["networks"] == {"llmops": {"bridge": "llm-llmops"}}
@@ -144,3 +145,12 @@ def test_the_hosts_memory_is_read_from_meminfo(tmp_path):
     meminfo.write_text("MemTotal:       16384000 kB\nMemFree:         1000 kB\n")
     assert container_state_info.memory_total(str(meminfo)) == 16384000 * 1024
     assert container_state_info.memory_total(str(tmp_path / "absent")) == 0
+
+
+def test_a_container_in_a_restart_loop_is_reported_restarting_although_docker_says_running(tmp_path, monkeypatch):
+    container = {"Name": "/front-door", "Image": "sha256:aaa",
+                 "Config": {"Image": "reg/library/nginx:1.30.8", "Labels": {"llmops.spec": "h1"}},
+                 "State": {"Status": "restarting", "Running": True, "Restarting": True, "ExitCode": 1}}
+    monkeypatch.setenv("PATH", fake_engine(tmp_path, "docker", [container], {}, {}) + ":/usr/bin:/bin")
+    found = run_module(container_state_info, {"engine": "docker"})["containers"]["front-door"]
+    assert found["running"] is True and found["restarting"] is True and found["status"] == "restarting"

@@ -77,10 +77,13 @@ def test_bad_options_fail_before_writing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_role_floor_default_is_the_ollama_role_floor():
+def test_the_role_floor_default_is_the_ollama_floor_of_the_advisories_data():
     def default(role, name):
         return yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text(encoding="utf-8"))[name]
-    assert default("report", "report_version_floor") == default("ollama", "ollama_min_version")
+    data = yaml.safe_load((ROOT / "meta" / "advisories.yml").read_text(encoding="utf-8"))
+    assert default("report", "report_version_floor") == data["components"]["ollama"]["floor"]
+    # Empty: the ollama role takes the same floor from the data.
+    assert default("ollama", "ollama_min_version") == ""
 
 
 class _Later(ollama_fleet_report.datetime.datetime):

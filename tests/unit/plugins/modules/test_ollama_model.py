@@ -230,8 +230,9 @@ def test_a_pull_that_lands_elsewhere_than_the_pin_puts_the_old_model_back(fake, 
     assert result["failed"] is True
     assert "put back to its earlier digest %s" % old_digest in result["msg"]
     backup = fake.requests[1][2]["destination"]
-    assert [r[:2] for r in fake.requests] == [("GET", "/api/tags"), ("POST", "/api/copy"), ("POST", "/api/pull"),
-                                               ("GET", "/api/tags"), ("POST", "/api/copy"), ("DELETE", "/api/delete")]
+    assert [r[:2] for r in fake.requests] == [
+        ("GET", "/api/tags"), ("POST", "/api/copy"), ("POST", "/api/pull"),
+        ("GET", "/api/tags"), ("POST", "/api/copy"), ("DELETE", "/api/delete")]
     assert fake.requests[4][2] == {"source": backup, "destination": QWEN}
     assert sorted(fake.local) == [QWEN]
     assert fake.local[QWEN].digest == old_digest
