@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The rollout's health gate (playbooks/rollout/health_gate.yml, run by ansible-playbook) against the
+"""The rollout's health gate (playbooks/rollout_steps/health_gate.yml, run by ansible-playbook) against the
 double while its model takes longer to load than the gate's answer time-out: within
 rollout_health_load_timeout the gate passes and reports the load time; beyond it, it fails naming the
 model, the API's host and the time waited, and says the model was still loading."""
