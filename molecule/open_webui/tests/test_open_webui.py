@@ -3,7 +3,8 @@
 From the build machine, which is another machine on the lab network: https://<host>/ serves Open WebUI
 with the host's certificate, http:// redirects there, Open WebUI's own port and Ollama's are refused.
 Open WebUI's own API, over HTTPS, signs the admin in, lists the host's models and answers a chat with the
-Ollama double's answer; a wrong password and a sign-up are refused. The secrets are files 0600 and appear
+Ollama double's answer; a wrong password and a sign-up are refused, and a sign-up opened in the admin panel is
+closed again by the next run. The secrets are files 0600 and appear
 nowhere in a -vvv run. A real browser (Debian's Chromium) then chats through the front door.
 """
 
@@ -153,6 +154,49 @@ def test_a_wrong_password_and_a_sign_up_are_refused(address, ca_file):
     assert status == 403
     status, _body = call(address, ca_file, "GET", "/api/models")
     assert status == 401
+
+
+def converge():
+    """site.yml again, on the scenario's inventory; its output without colours."""
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, "build/collections"))
+    run = subprocess.run(["ansible-playbook", "-i", INVENTORY_DIR, os.path.join(PROJECT, "site.yml")],
+                         capture_output=True, text=True, env=env, cwd=PROJECT, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:]
+    return run.stdout
+
+
+def test_sign_up_opened_in_the_admin_panel_is_closed_by_the_next_run(address, ca_file, token):
+    """As an admin saving the settings in Open WebUI's admin panel: sign-up on, new accounts users. The next run of
+    site.yml puts both back (llmops.ollama.open_webui_settings, reported as a change) and sign-up is refused again."""
+    status, config = call(address, ca_file, "GET", "/api/v1/auths/admin/config", token=token)
+    assert status == 200 and config["ENABLE_SIGNUP"] is False and config["DEFAULT_USER_ROLE"] == "pending", config
+    # The second-factor policy stays out of it (Open WebUI signs everyone out when it changes); empty values too.
+    opened = {key: value for key, value in config.items() if value is not None and "MFA" not in key}
+    opened.update(ENABLE_SIGNUP=True, DEFAULT_USER_ROLE="user")
+    status, answer = call(address, ca_file, "POST", "/api/v1/auths/admin/config", opened, token=token)
+    assert status == 200 and answer["ENABLE_SIGNUP"] is True and answer["DEFAULT_USER_ROLE"] == "user", answer
+    status, config = call(address, ca_file, "GET", "/api/v1/auths/admin/config", token=token)
+    assert config["ENABLE_SIGNUP"] is True
+
+    output = converge()
+    task = [chunk for chunk in output.split("TASK [") if chunk.split("]", 1)[0].endswith(
+        "Keep Open WebUI's sign-up and new users' role as set, through its admin API, and prove sign-up closed")]
+    assert len(task) == 1, output[-3000:]
+    assert "changed: [%s]" % LAB_HOST in task[0], task[0]
+
+    status, config = call(address, ca_file, "GET", "/api/v1/auths/admin/config", token=token)
+    assert status == 200 and config["ENABLE_SIGNUP"] is False and config["DEFAULT_USER_ROLE"] == "pending", config
+    status, body = call(address, ca_file, "POST", "/api/v1/auths/signup",
+                        {"name": "Visitor", "email": "visitor-%s@lab.example" % os.urandom(4).hex(),
+                         "password": "visitor-password-2"})
+    assert status == 403, body
+
+
+def test_cors_allows_the_hosts_url_and_the_lab_address_only(host, address):
+    env = dict(line.split("=", 1) for line in inspect(host, "open-webui")["Config"]["Env"])
+    assert env["CORS_ALLOW_ORIGIN"] == "https://%s;https://%s" % (LAB_HOST, address)
+    assert env["DEFAULT_USER_ROLE"] == "pending" and env["ENABLE_PERSISTENT_CONFIG"] == "false"
 
 
 @pytest.mark.parametrize("path", [SECRET_KEY, ADMIN_PASSWORD, PRIVATE_KEY])
