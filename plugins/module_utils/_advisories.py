@@ -109,3 +109,39 @@ def warnings(name, tag, prefix, data=None):
     return ["%s_tag=%s is affected by %s, which no release fixes; what stands in for a fix: %s"
             % (prefix, quoted(tag), advisory_name(a), " ".join(str(a["stands_in"]).split()))
             for a in open_advisories(entry, tag if isinstance(tag, str) else "")]
+
+
+def _repository_path(repository):
+    """The path of an image repository without its registry, with Docker Hub's library/ for a one-part name:
+    docker.io/ollama/ollama -> ollama/ollama, 10.0.0.2:5000/nginx -> library/nginx."""
+    parts = str(repository or "").lower().split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    if len(parts) == 1:
+        parts = ["library"] + parts
+    return "/".join(parts)
+
+
+def component_of_image(repository, data=None):
+    """The component whose image the repository is, by its path: the same path in any registry (a mirror such as
+    10.0.0.2:5000/ollama/ollama), or ending in it (a proxy project such as harbor.example/hub/ollama/ollama); None
+    when no component's image matches."""
+    path = _repository_path(repository)
+    for name, entry in sorted(((data or load())["components"] or {}).items()):
+        image_path = _repository_path(entry.get("image"))
+        if entry.get("image") and (path == image_path or path.endswith("/" + image_path)):
+            return name
+    return None
+
+
+def known(name, tag, data=None):
+    """The advisories of component `name` that affect the version tag, in the data's order, each as its ids in one
+    text (advisory_name) and the release that fixes it (None: no release fixes it). None when the tag is not a
+    version, so nothing can be said; [] for a component with no advisory on record, whatever its tag."""
+    entry = component(name, data)
+    if not entry.get("advisories"):
+        return []
+    if version_key(tag) is None:
+        return None
+    return [{"ids": advisory_name(a), "fixed_in": str(a["fixed_in"]) if a.get("fixed_in") else None}
+            for a in affecting(entry, tag)]

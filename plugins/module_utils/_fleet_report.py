@@ -17,6 +17,8 @@ import math
 import re
 from collections import Counter
 
+from ansible_collections.llmops.ollama.plugins.module_utils import _advisories
+
 SCHEMA_ID = "llmops.ollama/fleet-report"
 SCHEMA_VERSION = 1
 DIGEST_SHORT = 12
@@ -56,6 +58,12 @@ def image_tag(image):
     name = (image or "").split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else ""
+
+
+def image_repository(image):
+    """The repository of an image reference, without its tag or digest."""
+    name = (image or "").split("@", 1)[0]
+    return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
 
 
 def first_line(text, limit=200):
@@ -101,6 +109,10 @@ def _speeds(generate_results):
     return speeds
 
 
+def _address(address):
+    return "[%s]" % address if ":" in address else address
+
+
 def ui_url(entry, container, address):
     """The UI's URL: the one configured, else the first port the container publishes beyond loopback, at the
     host's address when it is published on every address; None when it is on loopback only."""
@@ -112,39 +124,140 @@ def ui_url(entry, container, address):
             continue
         where = address if bound in ("", "0.0.0.0", "::") else bound
         if where:
-            where = "[%s]" % where if ":" in where else where
-            return "%s://%s:%s/" % (entry.get("scheme") or "http", where, port["host_port"])
+            return "%s://%s:%s/" % (entry.get("scheme") or "http", _address(where), port["host_port"])
     return None
 
 
-def _ui(entry, containers, address):
+def front_door_url(front_door, address):
+    """https://<the first of the front door's server names, else the host's address>[:port]/; None without either."""
+    names = [n for n in front_door.get("server_names") or [] if n]
+    where = str(names[0] if names else address or "")
+    if not where:
+        return None
+    port = str(front_door.get("https_port") or 443)
+    return "https://%s%s/" % (_address(where), "" if port == "443" else ":" + port)
+
+
+def _ui(entry, containers, address, door_url, door_ui):
     found = containers[entry["container"]]
+    url = ui_url(entry, found, address)
+    # Behind the front door the UI publishes no port: users reach it at the front door's URL.
+    if not entry.get("url") and door_url and (not door_ui or door_ui == entry["container"]):
+        url = door_url
     return {"name": entry.get("name") or entry["container"], "container": entry["container"],
-            "url": ui_url(entry, found, address), "running": bool(found.get("running"))}
+            "url": url, "running": bool(found.get("running"))}
+
+
+# The usual reasons a host is not reached, each as what an operator can do about it. The first pattern found in the
+# connection's or the engine's own words (case-insensitive) wins; the words themselves are kept as the detail.
+UNREACHABLE_REASONS = (
+    (r"no such container|no container with name or id",
+     "The host's container does not exist (container connection): check the inventory name, or create the host again."),
+    (r"container (?:\S+ )?is not running|container state improper|exec sessions on running containers",
+     "The host's container is stopped (container connection): start it (docker start <host>), then run the report "
+     "again."),
+    (r"cannot connect to the docker daemon",
+     "The controller's Docker engine does not answer, so the container connection cannot reach the host: start "
+     "dockerd on the controller."),
+    (r"incorrect sudo password|sorry, try again",
+     "sudo refused the password: check ansible_become_password (or what you typed for --ask-become-pass)."),
+    (r"missing sudo password|a password is required|privilege escalation prompt|a terminal is required",
+     "sudo asks for a password: run with --ask-become-pass (-K), or set ansible_become_password (in a vault)."),
+    (r"not in the sudoers file|is not allowed to run sudo|may not run sudo",
+     "The account may not use sudo on the host: add it to sudoers, or set ansible_user to one that may."),
+    (r"interpreter \S* ?was not found|python[0-9.]*'?:? (?:not found|no such file or directory|command not found)",
+     "Python 3 is missing on the host, or not where ansible_python_interpreter says: install python3."),
+    (r"host key verification failed|remote host identification has changed",
+     "The host's SSH key is not the one known_hosts holds: make sure it is the right machine, then update "
+     "known_hosts (ssh-keygen -R <host>)."),
+    (r"permission denied",
+     "SSH refused the login: check ansible_user and its key (ansible_ssh_private_key_file) or password."),
+    (r"connection refused",
+     "Nothing accepts SSH connections on the host: check that sshd runs there and that ansible_port is right."),
+    (r"no route to host|network is unreachable|host is down",
+     "There is no network route to the host: it is down, or ansible_host is not its address."),
+    (r"could not resolve hostname|name or service not known|name resolution|nodename nor servname",
+     "The host's name does not resolve: check ansible_host, or the controller's DNS."),
+    (r"timed out|timeout",
+     "The connection timed out: the host is down, or a firewall drops its SSH port."),
+    (r"connection closed|connection reset|kex_exchange_identification|broken pipe",
+     "The host closed the SSH connection: look at sshd's log on the host (MaxStartups, AllowUsers, a restart)."),
+    (r"deserialization failed|module failure",
+     "The host gave no answer to the report's first module (the connection ended with no output): the host or its "
+     "container may have stopped during the run; check that it runs, then run the report again."),
+)
+_REASONS = [(re.compile(pattern, re.IGNORECASE), sentence) for pattern, sentence in UNREACHABLE_REASONS]
+UNREACHABLE_UNKNOWN = "The host could not be reached: the detail gives the connection's own words."
 
 
 def unreachable_reason(raw, facts):
-    """The first line of what the connection said; for a module that never started, its stderr."""
-    msg = raw.get("unreachable_msg") or facts.get("msg") or ""
-    # Without pipelining a module that never started says MODULE FAILURE; with it, that its result
-    # could not be read. Either way the engine's own words are in its stderr.
-    never_started = str(msg).startswith("MODULE FAILURE") or "deserialization failed" in str(msg)
-    if never_started and facts.get("module_stderr"):
-        msg = facts["module_stderr"]
-    return first_line(msg) or "unreachable"
+    """(what an operator can do, the connection's or the engine's own words) for a host that ran no module."""
+    texts = [raw.get("unreachable_msg") or facts.get("msg") or ""]
+    # Without pipelining a module that never started says MODULE FAILURE; with it, that its result could not be
+    # read. Either way the engine's own words are in its stderr (or, from some connections, its stdout).
+    texts += [facts.get(key) for key in ("module_stderr", "module_stdout", "stderr")]
+    lines = []
+    for text in texts:
+        line = first_line(text if isinstance(text, str) else "")
+        if line and line not in lines:
+            lines.append(line)
+    words = "\n".join(str(t) for t in texts if isinstance(t, str) and t)
+    sentence = next((sentence for pattern, sentence in _REASONS if pattern.search(words)), UNREACHABLE_UNKNOWN)
+    return sentence, first_line(" | ".join(lines), limit=600) or "unreachable"
 
 
-def host_record(name, raw):
-    """One host's part of the report from what the report role gathered on it (see roles/report)."""
+def _judge(name, image, ollama_version, components, data):
+    """The advisories of one container's image: the component of meta/advisories.yml it is (by the container's name
+    in components, else by its image's repository), the version judged (its tag; for Ollama, the version its API
+    gave when the tag is not one) and the advisories affecting it (None: not judged)."""
+    if data is None:
+        return {"component": None, "version": None, "advisories": None}
+    known = data.get("components") or {}
+    component = components.get(name) if components.get(name) in known else None
+    if component is None:
+        component = _advisories.component_of_image(image_repository(image), data)
+    if component is None:
+        return {"component": None, "version": None, "advisories": None}
+    version = image_tag(image)
+    if _advisories.version_key(version) is None and component == "ollama" and ollama_version:
+        version = ollama_version
+    return {"component": component, "version": version or None,
+            "advisories": _advisories.known(component, version, data)}
+
+
+def _container(found, ollama_version, components, data):
+    record = {"name": found["name"], "image": found.get("image"), "tag": image_tag(found.get("image")),
+              "running": bool(found.get("running")), "status": found.get("status") or None,
+              "health": found.get("health") or None, "image_drift": False, "url": None}
+    record.update(_judge(found["name"], found.get("image"), ollama_version, components, data))
+    return record
+
+
+def host_advisories(containers):
+    """The host's known advisories, one entry per component, version and advisory (two containers of one image, the
+    front door and the API guard, count once), in the order of the host's containers."""
+    found = []
+    for container in containers:
+        for advisory in container.get("advisories") or []:
+            entry = {"component": container["component"], "version": container["version"], "ids": advisory["ids"],
+                     "fixed_in": advisory["fixed_in"]}
+            if entry not in found:
+                found.append(entry)
+    return found
+
+
+def host_record(name, raw, data=None):
+    """One host's part of the report from what the report role gathered on it (see roles/report); data: the
+    advisories data (meta/advisories.yml), None when it is not known."""
     raw = raw or {}
     facts = raw.get("host") or {}
     # A host that ran no module is unreachable, whichever way the connection said so: an unreachable result, or
     # (with pipelining, where nothing is copied first) a module that failed before it started.
     reachable = bool(raw.get("reachable")) and "memory" in facts
-    record = {"name": name, "reachable": reachable, "error": None, "ollama": None, "models": [],
-              "running": [], "memory": None, "disk": None, "gpus": [], "containers": [], "ui": []}
+    record = {"name": name, "reachable": reachable, "error": None, "error_detail": None, "ollama": None, "models": [],
+              "running": [], "memory": None, "disk": None, "gpus": [], "containers": [], "ui": [], "advisories": []}
     if not reachable:
-        record["error"] = unreachable_reason(raw, facts)
+        record["error"], record["error_detail"] = unreachable_reason(raw, facts)
         return record
     memory, disk = facts.get("memory") or {}, facts.get("disk") or {}
     if memory:
@@ -155,14 +268,23 @@ def host_record(name, raw):
                           "available_bytes": significant(disk.get("available_bytes"))}
     record["gpus"] = [{"vendor": g.get("vendor"), "name": g.get("name"), "memory_total_bytes": g.get("memory_total_bytes")}
                       for g in facts.get("gpus") or []]
-    containers = {c["name"]: c for c in facts.get("containers") or [] if c.get("name")}
-    record["containers"] = [{"name": c["name"], "image": c.get("image"), "tag": image_tag(c.get("image")),
-                             "running": bool(c.get("running")), "image_drift": False}
-                            for c in sorted(containers.values(), key=lambda c: c["name"])]
-    record["ui"] = [_ui(entry, containers, raw.get("address")) for entry in raw.get("ui") or []
-                    if entry.get("container") in containers]
     info = raw.get("ollama") or {}
-    if info.get("failed") or "models" not in info:
+    answered = not info.get("failed") and "models" in info
+    containers = {c["name"]: c for c in facts.get("containers") or [] if c.get("name")}
+    components = raw.get("components") or {}
+    record["containers"] = [_container(c, info.get("version") if answered else None, components, data)
+                            for c in sorted(containers.values(), key=lambda c: c["name"])]
+    record["advisories"] = host_advisories(record["containers"])
+    door = raw.get("front_door") or {}
+    door_url = front_door_url(door, raw.get("address")) if door.get("container") in containers else None
+    record["ui"] = [_ui(entry, containers, raw.get("address"), door_url, door.get("ui"))
+                    for entry in raw.get("ui") or [] if entry.get("container") in containers]
+    urls = dict((u["container"], u["url"]) for u in record["ui"])
+    if door_url:
+        urls[door["container"]] = door_url
+    for container in record["containers"]:
+        container["url"] = urls.get(container["name"])
+    if not answered:
         error = "Ollama API: " + first_line(info.get("msg") or "no answer")
         record["error"] = error if record["error"] is None else record["error"] + "; " + error
         return record
@@ -223,9 +345,11 @@ def _drift(hosts, fleet, floor):
     return drift
 
 
-def build(hosts, version_floor, generated_at, title="LLM fleet report"):
-    """The report document. hosts: {inventory name: what the report role gathered on it}."""
-    records = [host_record(name, hosts[name]) for name in sorted(hosts)]
+def build(hosts, version_floor, generated_at, title="LLM fleet report", advisories=None):
+    """The report document. hosts: {inventory name: what the report role gathered on it}; advisories: the
+    collection's advisories data (meta/advisories.yml), which the containers' versions are judged against (None:
+    they are not judged)."""
+    records = [host_record(name, hosts[name], advisories) for name in sorted(hosts)]
     fleet = _fleet_values(records)
     drift = _drift(records, fleet, version_floor)
     return {
@@ -241,12 +365,39 @@ def build(hosts, version_floor, generated_at, title="LLM fleet report"):
             "answering": sum(1 for r in records if r["ollama"]),
             "models": len(fleet["models"]),
             "drift": len(drift),
+            "advisories": sum(1 for r in records if r["advisories"]),
         },
         "fleet": fleet,
         "hosts": records,
         "drift": drift,
         "unreachable": [{"host": r["name"], "reason": r["error"]} for r in records if not r["reachable"]],
     }
+
+
+def advisory_text(advisory):
+    """CVE-2026-85180 (fixed in 0.33.3), or CVE-2026-7020 (GHSA-x99g-8v8j-25j2) (no release fixes it)."""
+    return "%s (%s)" % (advisory["ids"], "fixed in %s" % advisory["fixed_in"] if advisory["fixed_in"]
+                        else "no release fixes it")
+
+
+def findings(doc):
+    """What an operator reads first, as lines of text: each unreachable host with what to do and the connection's own
+    words, and each host's known advisories by component and version."""
+    lines = []
+    for host in doc["hosts"]:
+        if not host["reachable"]:
+            lines.append("%s UNREACHABLE: %s [%s]" % (host["name"], host["error"], host.get("error_detail") or ""))
+    for host in doc["hosts"]:
+        groups = []
+        for advisory in host.get("advisories") or []:
+            key = "%s %s" % (advisory["component"], advisory["version"])
+            if not groups or groups[-1][0] != key:
+                groups.append((key, []))
+            groups[-1][1].append(advisory_text(advisory))
+        if groups:
+            lines.append("%s known advisories: %s" % (host["name"], "; ".join(
+                "%s: %s" % (key, ", ".join(texts)) for key, texts in groups)))
+    return lines
 
 
 def same_apart_from_time(old, new):

@@ -37,6 +37,9 @@ td.down,li.down{background:var(--bad-bg);color:var(--bad);font-weight:600}
 .flag{display:inline-block;font-size:.75em;font-weight:700;padding:0 4px;border:1px solid currentColor;border-radius:3px;
 margin-left:4px}
 .speed{display:block;color:var(--muted);font-size:.85em}
+.detail{display:block;color:var(--muted);font:.82em ui-monospace,Menlo,Consolas,monospace;word-break:break-word}
+td.detail{display:table-cell}
+ul.advisories{margin:0;padding-left:1.1em}
 ul.findings{padding-left:0;list-style:none}ul.findings li{padding:4px 8px;margin:3px 0;border-radius:4px}
 svg{width:100%;height:auto;max-width:560px;display:block}
 svg text{font:13px system-ui,sans-serif;fill:#1d2228}
@@ -64,6 +67,11 @@ def _header(doc):
               '<li>%d models</li>' % s["models"]]
     badges.append('<li class="%s">%d unreachable</li>' % ("bad" if s["unreachable"] else "", s["unreachable"]))
     badges.append('<li class="%s">%d drift findings</li>' % ("bad" if s["drift"] else "", s["drift"]))
+    if "advisories" in s:
+        # Red while a release fixes one of them (an upgrade is due), amber when only advisories no release fixes remain.
+        fixable = any(a["fixed_in"] for h in doc["hosts"] for a in h.get("advisories") or [])
+        badges.append('<li class="%s">%d hosts with known advisories</li>' % (
+            "bad" if fixable else "warn" if s["advisories"] else "", s["advisories"]))
     return ('<header><h1>%s</h1><p class="meta">Generated %s &middot; schema %s v%s &middot; Ollama version floor %s</p>'
             '<ul class="badges">%s</ul></header>' % (
                 _e(doc["title"]), _e(doc["generated_at"]), _e(doc["schema"]), _e(doc["schema_version"]),
@@ -92,9 +100,10 @@ def _finding(d):
 def _problems(doc):
     parts = ['<section id="unreachable"><h2>Unreachable hosts</h2>']
     if doc["unreachable"]:
+        details = {h["name"]: h.get("error_detail") for h in doc["hosts"]}
         parts.append('<ul class="findings">%s</ul>' % "".join(
-            '<li class="down"><strong>%s</strong> UNREACHABLE: %s</li>' % (_e(u["host"]), _e(u["reason"]))
-            for u in doc["unreachable"]))
+            '<li class="down"><strong>%s</strong> UNREACHABLE: %s%s</li>' % (
+                _e(u["host"]), _e(u["reason"]), _detail(details.get(u["host"]))) for u in doc["unreachable"]))
     else:
         parts.append("<p>None: every host answered.</p>")
     parts.append('</section><section id="drift"><h2>Drift</h2>')
@@ -106,6 +115,37 @@ def _problems(doc):
         parts.append("<p>None: every host runs the fleet's versions and digests.</p>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _detail(text):
+    return '<span class="detail">%s</span>' % _e(text) if text else ""
+
+
+def _advisory(a):
+    fix = "fixed in %s" % _e(a["fixed_in"]) if a["fixed_in"] else "<strong>no release fixes it</strong>"
+    return "%s (%s)" % (_e(a["ids"]), fix)
+
+
+def _advisories_cell(host):
+    """The host's known advisories by component and version, in one cell: red while a release fixes one of them
+    (upgrade), amber when only advisories no release fixes remain."""
+    found = host.get("advisories") or []
+    unjudged = ["%s (tag %s)" % (c["name"], c["tag"] or "none") for c in host["containers"]
+                if c.get("component") and c.get("advisories") is None]
+    if not found:
+        text = "none known" + (_detail("not judged: " + ", ".join(unjudged)) if unjudged else "")
+        return '<td class="missing">%s</td>' % text if unjudged else "<td>%s</td>" % text
+    groups = []
+    for a in found:
+        key = (a["component"], a["version"])
+        if not groups or groups[-1][0] != key:
+            groups.append((key, []))
+        groups[-1][1].append(a)
+    items = "".join("<li><strong>%s %s</strong>: %s</li>" % (_e(component), _e(version), ", ".join(_advisory(a) for a in group))
+                    for (component, version), group in groups)
+    fixable = any(a["fixed_in"] for a in found)
+    return '<td class="%s"><ul class="advisories">%s</ul>%s</td>' % (
+        "drift" if fixable else "warn", items, _detail("not judged: " + ", ".join(unjudged)) if unjudged else "")
 
 
 def _speed_text(speed):
@@ -129,19 +169,27 @@ def _version_cell(host):
 def _matrix(doc):
     models = sorted(doc["fleet"]["models"])
     head = "".join("<th>%s</th>" % _e(m) for m in models)
-    rows = ['<tr class="fleet"><th>fleet (most hosts)</th><td>%s</td>%s</tr>' % (
+    rows = ['<tr class="fleet"><th>fleet (most hosts)</th><td>%s</td><td></td>%s</tr>' % (
         _e(doc["fleet"]["ollama_version"] or "no majority"),
         "".join("<td>%s</td>" % (_fleet_value(doc["fleet"]["models"][m]["digest"]) if doc["fleet"]["models"][m]["digest"]
                                  else "no majority") for m in models))]
     for host in doc["hosts"]:
         name = "<th>%s</th>" % _e(host["name"])
         if not host["reachable"]:
-            rows.append('<tr>%s<td class="down" colspan="%d">UNREACHABLE: %s</td></tr>' % (
-                name, len(models) + 1, _e(host["error"])))
+            # The reason spans the Ollama and advisories columns, the connection's own words the models' columns.
+            detail = host.get("error_detail")
+            if models:
+                rows.append('<tr>%s<td class="down" colspan="2">UNREACHABLE: %s</td><td class="detail" colspan="%d">%s</td>'
+                            "</tr>" % (name, _e(host["error"]), len(models), _e(detail)))
+            else:
+                rows.append('<tr>%s<td class="down" colspan="2">UNREACHABLE: %s%s</td></tr>' % (
+                    name, _e(host["error"]), _detail(detail)))
             continue
         if not host["ollama"]:
-            rows.append('<tr>%s<td class="down" colspan="%d">OLLAMA NOT ANSWERING: %s</td></tr>' % (
-                name, len(models) + 1, _e(host["error"])))
+            rows.append('<tr>%s<td class="down">OLLAMA NOT ANSWERING</td>%s%s</tr>' % (
+                name, _advisories_cell(host),
+                '<td class="down" colspan="%d">%s</td>' % (len(models), _e(host["error"])) if models
+                else ""))
             continue
         held = {m["name"]: m for m in host["models"]}
         cells = []
@@ -154,9 +202,11 @@ def _matrix(doc):
                     _e(_short(m["digest"])), _speed_text(m["speed"])))
             else:
                 cells.append("<td><code>%s</code>%s</td>" % (_e(_short(m["digest"])), _speed_text(m["speed"])))
-        rows.append("<tr>%s%s%s</tr>" % (name, _version_cell(host), "".join(cells)))
+        rows.append("<tr>%s%s%s%s</tr>" % (name, _version_cell(host), _advisories_cell(host), "".join(cells)))
     return ('<section id="matrix"><h2>Hosts &times; models (digests, first %d characters)</h2><div class="scroll"><table>'
-            "<thead><tr><th>Host</th><th>Ollama</th>%s</tr></thead><tbody>%s</tbody></table></div></section>" % (
+            "<thead><tr><th>Host</th><th>Ollama</th><th>Known advisories</th>%s</tr></thead><tbody>%s</tbody></table></div>"
+            "<p class=\"meta\">Known advisories: those of meta/advisories.yml that affect the version each container runs "
+            "(its image tag; Ollama's own answer when the tag is not a version).</p></section>" % (
                 DIGEST_SHORT, head, "".join(rows)))
 
 
@@ -214,6 +264,24 @@ def _headroom(doc):
             'red under 10 %%)</h2>%s</section>' % _svg("Free memory and disk per host", 2 * len(hosts), "".join(parts)))
 
 
+def _state(c):
+    """The state cell: the engine's word and the health check's; amber when it does not run or is not healthy."""
+    words = c.get("status") or ("running" if c["running"] else "stopped")
+    health = c.get("health")
+    text = "%s &middot; %s" % (_e(words), _e(health)) if health else _e(words)
+    bad = not c["running"] or health not in (None, "healthy") or words not in ("running", "")
+    return '<td class="warn">%s</td>' % text if bad else "<td>%s</td>" % text
+
+
+def _container_advisories(c):
+    if c.get("advisories") is None:
+        return '<td class="missing">%s</td>' % ("not judged (tag %s)" % _e(c["tag"] or "none") if c.get("component") else "-")
+    if not c["advisories"]:
+        return "<td>none known</td>"
+    return '<td class="%s">%s</td>' % ("drift" if any(a["fixed_in"] for a in c["advisories"]) else "warn",
+                                       ", ".join(_advisory(a) for a in c["advisories"]))
+
+
 def _containers(doc):
     rows = []
     for host in doc["hosts"]:
@@ -223,17 +291,17 @@ def _containers(doc):
         gpus = ", ".join("%s %s" % (g["vendor"], g["name"]) for g in host["gpus"]) or "none"
         for c in host["containers"]:
             link = ui.get(c["name"])
-            url = link["url"] if link else None
+            url = c.get("url") or (link["url"] if link else None)
             where = '<a href="%s">%s</a>' % (_e(url), _e(url)) if url and url.startswith(("http://", "https://")) else "-"
             image = ('<td class="warn"><code>%s</code><span class="flag">DRIFT</span></td>' % _e(c["image"])
                      if c["image_drift"] else "<td><code>%s</code></td>" % _e(c["image"]))
-            rows.append("<tr><th>%s</th><td>%s</td>%s<td>%s</td><td>%s</td><td>%s</td></tr>" % (
-                _e(host["name"]), _e(c["name"]), image, "running" if c["running"] else "stopped", where, _e(gpus)))
+            rows.append("<tr><th>%s</th><td>%s</td>%s%s%s<td>%s</td><td>%s</td></tr>" % (
+                _e(host["name"]), _e(c["name"]), image, _state(c), _container_advisories(c), where, _e(gpus)))
     if not rows:
         return '<section id="containers"><h2>Containers and chat UIs</h2><p>No container found.</p></section>'
     return ('<section id="containers"><h2>Containers and chat UIs</h2><div class="scroll"><table><thead><tr><th>Host</th>'
-            "<th>Container</th><th>Image</th><th>State</th><th>Chat UI</th><th>GPU</th></tr></thead><tbody>%s</tbody>"
-            "</table></div></section>" % "".join(rows))
+            "<th>Container</th><th>Image</th><th>State</th><th>Known advisories</th><th>URL</th><th>GPU</th></tr></thead>"
+            "<tbody>%s</tbody></table></div></section>" % "".join(rows))
 
 
 def render(doc):

@@ -16,8 +16,9 @@ description:
   - Memory from C(/proc/meminfo) (C(MemTotal), C(MemAvailable)); inside a container that is the machine's memory.
   - Free and total space of the file system that holds O(data_dir), or of its nearest existing parent.
   - GPUs from C(nvidia-smi) when it is installed, and AMD GPUs from C(/sys/class/drm).
-  - The image and state of each container named in O(containers), through the container engine's C(inspect),
-    with the addresses and ports each publishes.
+  - The image and state of each container named in O(containers), through the container engine's C(inspect), that
+    is whether it runs, the engine's status word, its health (when it has a health check), and the addresses and
+    ports it publishes.
 extends_documentation_fragment:
   - llmops.ollama.attributes
   - llmops.ollama.attributes.info_module
@@ -78,7 +79,10 @@ engine:
   type: str
   sample: docker
 containers:
-  description: The containers of O(containers) that exist.
+  description:
+    - The containers of O(containers) that exist, each with C(name), C(image) (the reference it was created from),
+      C(running), C(status) (the engine's word, such as V(running), V(exited) or V(restarting)), C(health)
+      (V(starting), V(healthy), V(unhealthy), or empty without a health check) and C(ports).
   returned: always
   type: list
   elements: dict
@@ -86,6 +90,8 @@ containers:
     - name: lobechat
       image: docker.io/lobehub/lobe-chat:1.143.2
       running: true
+      status: running
+      health: healthy
       ports: [{"container_port": "3210/tcp", "host_ip": "0.0.0.0", "host_port": "3210"}]
 """
 
@@ -159,8 +165,15 @@ def amd_gpus(root="/sys/class/drm"):
     return gpus
 
 
+def health(state):
+    """The health check's status (starting, healthy, unhealthy); empty without a health check. Podman before 4.x
+    called it Healthcheck."""
+    found = state.get("Health") or state.get("Healthcheck") or {}
+    return found.get("Status") or ""
+
+
 def container(module, engine, name):
-    """The container's image, state and published ports, or None when it does not exist."""
+    """The container's image, state, health and published ports, or None when it does not exist."""
     rc, out, _err = module.run_command([engine, "container", "inspect", name])
     if rc != 0:
         return None
@@ -175,7 +188,8 @@ def container(module, engine, name):
                           "host_port": binding.get("HostPort") or ""})
     state = data.get("State") or {}
     return {"name": name, "image": (data.get("Config") or {}).get("Image") or data.get("ImageName"),
-            "running": bool(state.get("Running")), "ports": ports}
+            "running": bool(state.get("Running")), "status": state.get("Status") or "", "health": health(state),
+            "ports": ports}
 
 
 def find_engine(module, wanted):

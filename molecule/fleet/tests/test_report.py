@@ -192,10 +192,12 @@ def test_the_json_has_speed_versions_headroom_and_the_ui(runs):
         speed = {m["name"]: m["speed"] for m in host["models"]}[MODEL]
         assert speed["error"] is None and speed["tokens_per_second"] > 0 and speed["first_token_ms"] >= 0
         assert host["memory"]["total_bytes"] > 0 and host["disk"]["available_bytes"] > 0
-        assert {c["name"] for c in host["containers"]} >= {"ollama", "lobechat"}
-        # LobeChat publishes no port since the front door: the report finds no URL from its ports (the front
-        # door's https://<host>/ is not one of report_ui's containers yet).
-        assert [u["url"] for u in host["ui"] if u["container"] == "lobechat"] == [None]
+        # Every container the collection runs on the host, the front door, the guard and LobeHub's stores included.
+        assert {c["name"] for c in host["containers"]} >= {"ollama", "lobechat", "front-door", "ollama-guard",
+                                                           "lobechat-postgres", "lobechat-redis"}
+        # LobeChat publishes no port: its URL is the front door's https://<host>/.
+        (url,) = [u["url"] for u in host["ui"] if u["container"] == "lobechat"]
+        assert url and url.startswith("https://") and url.endswith("/"), url
 
 
 def test_the_html_flags_the_drift_and_the_unreachable_host(runs):

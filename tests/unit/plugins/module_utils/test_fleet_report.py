@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import pathlib
+from html import escape
 
 import jsonschema
 import pytest
@@ -20,6 +21,9 @@ from ansible_collections.llmops.ollama.tests.unit.plugins.html_loads import exte
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 SCHEMA = json.loads((ROOT / "docs" / "report-schema-v1.json").read_text(encoding="utf-8"))
 NOW = "2026-11-30T00:30:00Z"
+# What the report says of a lab host whose container is stopped (the docker connection's words are the detail).
+STOPPED = ("The host's container is stopped (container connection): start it (docker start <host>), then run the report "
+           "again.")
 
 
 def build(hosts, floor="0.17.1"):
@@ -66,8 +70,10 @@ def test_a_host_with_another_digest_is_drift_and_the_stopped_host_is_unreachable
     assert doc["drift"] == [{"kind": "model_digest", "host": "f2", "model": "qwen2.5:0.5b", "value": s.DIGEST_B,
                              "fleet": s.DIGEST_A}]
     assert doc["fleet"]["models"]["qwen2.5:0.5b"] == {"digest": s.DIGEST_A, "hosts": 3, "digests": 2}
-    assert doc["unreachable"] == [{"host": "f4", "reason": s.unreachable()["unreachable_msg"]}]
-    assert doc["summary"] == {"hosts": 4, "reachable": 3, "unreachable": 1, "answering": 3, "models": 1, "drift": 1}
+    assert doc["unreachable"] == [{"host": "f4", "reason": STOPPED}]
+    assert [h["error_detail"] for h in doc["hosts"]] == [None, None, None, s.unreachable()["unreachable_msg"]]
+    assert doc["summary"] == {"hosts": 4, "reachable": 3, "unreachable": 1, "answering": 3, "models": 1, "drift": 1,
+                              "advisories": 0}
     flags = {h["name"]: [m["digest_drift"] for m in h["models"]] for h in doc["hosts"]}
     assert flags == {"f1": [False], "f2": [True], "f3": [False], "f4": []}
 
@@ -78,7 +84,9 @@ def test_a_module_that_never_started_is_an_unreachable_host():
                                "msg": "MODULE FAILURE\nSee stdout/stderr for the exact error",
                                "module_stderr": "Error response from daemon: container 5f0c is not running\n"})
     doc = build({"a": s.host(), "b": raw})
-    assert doc["unreachable"] == [{"host": "b", "reason": "Error response from daemon: container 5f0c is not running"}]
+    assert doc["unreachable"] == [{"host": "b", "reason": STOPPED}]
+    assert doc["hosts"][1]["error_detail"] == ("MODULE FAILURE | Error response from daemon: container 5f0c is not "
+                                               "running")
     assert [h["reachable"] for h in doc["hosts"]] == [True, False]
     assert doc["summary"]["answering"] == 1
 
@@ -89,7 +97,9 @@ def test_a_result_that_could_not_be_read_is_told_by_the_engines_words():
                                "msg": "Module result deserialization failed: No start of json char found",
                                "module_stderr": "Error response from daemon: Container 5aca81ef is not running\n"})
     doc = build({"a": s.host(), "b": raw})
-    assert doc["unreachable"] == [{"host": "b", "reason": "Error response from daemon: Container 5aca81ef is not running"}]
+    assert doc["unreachable"] == [{"host": "b", "reason": STOPPED}]
+    assert doc["hosts"][1]["error_detail"] == ("Module result deserialization failed: No start of json char found | "
+                                               "Error response from daemon: Container 5aca81ef is not running")
 
 
 def test_version_image_and_floor_drift():
@@ -173,7 +183,7 @@ def test_html_flags_the_drift_and_the_unreachable_host():
     page = _fleet_report_html.render(build(s.fleet()))
     assert '<td class="drift"><code>%s</code><span class="flag">DRIFT</span>' % s.DIGEST_B[:12] in page
     assert '<li class="down"><strong>f4</strong> UNREACHABLE' in page
-    assert '<th>f4</th><td class="down" colspan="2">UNREACHABLE' in page
+    assert '<th>f4</th><td class="down" colspan="2">UNREACHABLE: %s</td><td class="detail" colspan="1">' % escape(STOPPED) in page
     assert "1 unreachable" in page and "1 drift findings" in page
     assert '<a href="http://10.213.0.10:3210/">' in page
     assert page.count("<svg") == 2

@@ -12,7 +12,8 @@ import os
 from ansible_collections.llmops.ollama.plugins.modules import host_report_info
 from ansible_collections.llmops.ollama.tests.unit.plugins.modules.module_runner import run_module
 
-INSPECT = [{"Config": {"Image": "reg:5000/lobehub/lobe-chat:1.143.2"}, "State": {"Running": True},
+INSPECT = [{"Config": {"Image": "reg:5000/lobehub/lobe-chat:1.143.2"},
+            "State": {"Running": True, "Status": "running", "Health": {"Status": "healthy", "FailingStreak": 0}},
             "NetworkSettings": {"Ports": {"3210/tcp": [{"HostIp": "0.0.0.0", "HostPort": "3210"}], "9/udp": None}}}]
 
 
@@ -34,6 +35,7 @@ def test_containers_disk_and_memory(tmp_path, monkeypatch):
     assert not result.get("failed") and result["changed"] is False
     assert result["engine"] == "docker"
     assert result["containers"] == [{"name": "lobechat", "image": "reg:5000/lobehub/lobe-chat:1.143.2", "running": True,
+                                     "status": "running", "health": "healthy",
                                      "ports": [{"container_port": "3210/tcp", "host_ip": "0.0.0.0", "host_port": "3210"}]}]
     assert (tmp_path / "calls").read_text().split("\n")[:2] == ["container inspect ollama", "container inspect lobechat"]
     assert result["disk"]["path"] == str(tmp_path)
@@ -55,6 +57,23 @@ def test_podman_when_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", fake_engine(tmp_path, "podman") + ":/usr/bin:/bin")
     result = run_module(host_report_info, {"data_dir": str(tmp_path), "engine": "podman", "containers": ["lobechat"]})
     assert result["engine"] == "podman" and [c["name"] for c in result["containers"]] == ["lobechat"]
+
+
+def test_health_of_docker_and_of_older_podman_and_none_without_a_check():
+    assert host_report_info.health({"Health": {"Status": "unhealthy"}}) == "unhealthy"
+    # Podman before 4.x called it Healthcheck.
+    assert host_report_info.health({"Healthcheck": {"Status": "starting"}}) == "starting"
+    assert host_report_info.health({"Running": False, "Status": "exited"}) == ""
+
+
+def test_a_stopped_container_is_reported_with_the_engines_word(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", fake_engine(tmp_path) + ":/usr/bin:/bin")
+    (tmp_path / "inspect.json").write_text(json.dumps([{"Config": {"Image": "reg:5000/library/nginx:1.30.8"},
+                                                        "State": {"Running": False, "Status": "exited"},
+                                                        "NetworkSettings": {"Ports": {}}}]))
+    result = run_module(host_report_info, {"data_dir": str(tmp_path), "containers": ["lobechat"]})
+    assert result["containers"] == [{"name": "lobechat", "image": "reg:5000/library/nginx:1.30.8", "running": False,
+                                     "status": "exited", "health": "", "ports": []}]
 
 
 def test_meminfo(tmp_path):

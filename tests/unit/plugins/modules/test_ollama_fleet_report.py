@@ -90,3 +90,80 @@ class _Later(ollama_fleet_report.datetime.datetime):
     @classmethod
     def now(cls, tz=None):
         return ollama_fleet_report.datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=tz)
+
+
+def test_the_advisories_data_passed_in_judges_the_versions_the_hosts_run(tmp_path):
+    data = yaml.safe_load((ROOT / "meta" / "advisories.yml").read_text(encoding="utf-8"))
+    result = run(tmp_path, hosts={"web-1": s.deployed(version="0.32.15"), "web-2": s.unreachable()}, advisories=data)
+    assert not result.get("failed"), result
+    assert [a["ids"] for a in result["advisories"]["web-1"]] == [
+        "CVE-2026-108836", "CVE-2026-85180", "CVE-2026-7020 (GHSA-x99g-8v8j-25j2)"]
+    assert result["summary"]["advisories"] == 1
+    assert result["findings"][0].startswith("web-2 UNREACHABLE: The host's container is stopped")
+    assert result["findings"][1].startswith("web-1 known advisories: ollama 0.32.15: CVE-2026-108836 (fixed in 0.34.2)")
+    assert result["unreachable_hosts"] == [{"host": "web-2", "reason": result["findings"][0].split(": ", 1)[1].split(" [")[0],
+                                            "detail": s.unreachable()["unreachable_msg"]}]
+    doc = json.loads((tmp_path / "fleet-report.json").read_text(encoding="utf-8"))
+    assert doc["hosts"][0]["advisories"][0] == {"component": "ollama", "version": "0.32.15", "ids": "CVE-2026-108836",
+                                                "fixed_in": "0.34.2"}
+
+
+def test_without_the_option_the_collections_file_is_read(tmp_path):
+    result = run(tmp_path, hosts={"web-1": s.deployed(version="0.32.15")})
+    assert len(result["advisories"]["web-1"]) == 3 and not result.get("warnings")
+
+
+def test_without_the_data_the_report_is_written_unjudged_with_a_warning(tmp_path, monkeypatch):
+    # Where the module runs from a copy of its files (AnsiballZ), meta/advisories.yml is not beside them.
+    monkeypatch.setattr(ollama_fleet_report._advisories, "DATA_PATH", str(tmp_path / "no" / "advisories.yml"))
+    result = run(tmp_path / "out", hosts={"web-1": s.deployed(version="0.32.15")})
+    assert not result.get("failed") and result["advisories"] == {}
+    assert "advisories data (meta/advisories.yml) could not be read" in result["warnings"][0]
+    assert (tmp_path / "out" / "fleet-report.html").exists()
+
+
+def test_advisories_that_are_not_the_data_are_refused(tmp_path):
+    result = run(tmp_path, advisories={"schema": 1})
+    assert result.get("failed") and "advisories" in result["msg"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def role_yaml(*parts):
+    return yaml.safe_load(ROOT.joinpath(*parts).read_text(encoding="utf-8"))
+
+
+def test_the_role_reports_every_container_the_collection_runs_and_knows_its_component():
+    report = role_yaml("roles", "report", "defaults", "main.yml")
+    names = {role_yaml("roles", role, "defaults", "main.yml")[name] for role, name in [
+        ("ollama", "ollama_container_name"), ("api_guard", "api_guard_container_name"),
+        ("front_door", "front_door_container_name"), ("lobechat", "lobechat_container_name"),
+        ("lobechat", "lobechat_postgres_container_name"), ("lobechat", "lobechat_redis_container_name"),
+        ("open_webui", "open_webui_container_name")]}
+    reported = set(report["report_containers"]) | {u["container"] for u in report["report_ui"]}
+    assert reported | {report["report_front_door_container"]} == names
+    data = role_yaml("meta", "advisories.yml")
+    assert set(report["report_advisory_components"]) == names
+    assert set(report["report_advisory_components"].values()) == set(data["components"])
+
+
+def test_the_role_reads_the_advisories_data_on_the_controller_beside_itself():
+    tasks = role_yaml("roles", "report", "tasks", "main.yml")
+    write = [t for t in tasks if "llmops.ollama.ollama_fleet_report" in t][0]
+    assert write["delegate_to"] == "localhost"
+    lookup = write["llmops.ollama.ollama_fleet_report"]["advisories"]
+    assert "lookup('ansible.builtin.file', role_path ~ '/../../meta/advisories.yml')" in lookup
+    # role_path is roles/report in a checkout and in an installed collection alike.
+    assert (ROOT / "roles" / "report" / ".." / ".." / "meta" / "advisories.yml").resolve() == ROOT / "meta" / "advisories.yml"
+
+
+def test_the_report_playbook_passes_the_front_doors_settings_with_its_roles_defaults():
+    play = role_yaml("playbooks", "report.yml")[0]
+    assert play["vars_files"] == ["vars/shared.yml"]
+    front_door = role_yaml("roles", "front_door", "defaults", "main.yml")
+    passed = play["vars"]
+    for report_name, owner in [("report_front_door_container", "front_door_container_name"),
+                               ("report_front_door_server_names", "front_door_server_names"),
+                               ("report_front_door_https_port", "front_door_https_port")]:
+        fallback = yaml.safe_load(passed[report_name].split("default(", 1)[1].rsplit(")", 1)[0])
+        assert owner in passed[report_name] and fallback == front_door[owner], report_name
+        assert role_yaml("roles", "report", "defaults", "main.yml")[report_name] == front_door[owner]
