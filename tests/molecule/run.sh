@@ -25,17 +25,20 @@ step() {  # a scenario's name, or "roles": the command line ROLE_TESTS
   fi
 }
 
-lane() {  # LANE STEP...: the steps in order, up to the first that fails
-  local name=$1 each start rc=0
+lane() {  # LANE STEP...: every step in order, even after one fails (a failure must not hide the steps after it);
+  # fails if any failed
+  local name=$1 each start rc status=0
   shift
   for each in "$@"; do
     start=$SECONDS
     echo "=== $name: $each"
+    rc=0
     step "$each" || rc=$?
     printf '%-6s %-11s %-7s %4ds\n' "$name" "$each" "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)" \
       $((SECONDS - start)) >>"$logs/times"
-    [ "$rc" -eq 0 ] || return "$rc"
+    [ "$rc" -eq 0 ] || status=1
   done
+  return "$status"
 }
 
 start=$SECONDS

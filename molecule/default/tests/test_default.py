@@ -259,7 +259,7 @@ def test_ollama_is_limited_and_keeps_to_the_server(lab_host):
     # the image's own directories; only /tmp (a tmpfs) and the models directory are writable.
     assert config["HostConfig"]["ReadonlyRootfs"] is True
     assert list(config["HostConfig"]["Tmpfs"]) == ["/tmp"], config["HostConfig"]["Tmpfs"]
-    write = lab_host.run("docker exec ollama sh -c 'touch /usr/lib/ollama-probe'")
+    write = lab_host.run("docker exec ollama sh -c ': > /usr/lib/ollama-probe'")
     assert write.rc != 0 and "Read-only file system" in write.stderr, (write.rc, write.stderr)
 
 
@@ -467,7 +467,8 @@ def test_backup_and_restore_keep_a_conversation(lab_host):
     database_oid = psql(lab_host, "SELECT oid FROM pg_database WHERE datname = 'lobechat'")
     rc, out = playbook("playbooks/lobechat_backup.yml")
     assert rc == 0, out
-    dump = [line.split(" was dumped to ")[1].strip('"') for line in out.splitlines() if " was dumped to " in line][-1]
+    dump = [line.split(" was dumped to ")[1].split(",")[0].strip('"') for line in out.splitlines()
+            if " was dumped to " in line][-1]
     assert dump.startswith(BACKUP_DIR + "/") and dump.endswith(".dump")
     f = lab_host.file(dump)
     assert f.mode == 0o600 and f.user == "root" and f.size > 0
