@@ -71,11 +71,13 @@ def test_ports_from_another_host(lab, figure):
     assert "evil.example" not in res.stdout and "Access-Control-Allow-Origin: *" not in res.stdout
 
 
-def _sign_in(ip, email, password, jar="/tmp/lobehub.jar"):
-    """Better Auth's e-mail sign-in through the front door from the probe host; curl keeps the cookie in `jar`."""
+def _sign_in(ip, email, password, jar="/tmp/lobehub.jar", name=None):
+    """Better Auth's e-mail sign-in through the front door from the probe host; curl keeps the cookie in `jar`. With
+    name, the request goes to https://name/ at ip (the front door answers only the names it is for)."""
     body = json.dumps({"email": email, "password": password})
-    return probe_curl("-k -c %s -X POST -H 'Content-Type: application/json' -d '%s' https://%s/api/auth/sign-in/email"
-                      % (jar, body, ip))
+    target = "--resolve %s:443:%s https://%s" % (name, ip, name) if name else "https://%s" % ip
+    return probe_curl("-k -c %s -X POST -H 'Content-Type: application/json' -d '%s' %s/api/auth/sign-in/email"
+                      % (jar, body, target))
 
 
 def _chat(ip, jar=None, header=None):
@@ -187,7 +189,9 @@ def test_vvv_prints_no_secret(lab, figure, tmp_path):
     fl.wait_until(lambda: fl.both_healthy(fl.HOST), 120, "both containers healthy after the secrets were replaced")
     stored = fl.in_host(fl.HOST, "cat /etc/llmops/lobechat/auth-secret").stdout
     assert stored == NEW_SECRETS["lobechat_auth_secret"]
-    assert _sign_in(ip, lab.ADMIN_EMAIL, lab.ADMIN_PASSWORD)[1] == "200"
+    # The user's certificate names chat.faults.example, not the host's address: the front door now answers that name.
+    assert _sign_in(ip, lab.ADMIN_EMAIL, lab.ADMIN_PASSWORD, name="chat.faults.example")[1] == "200"
+    assert _sign_in(ip, lab.ADMIN_EMAIL, lab.ADMIN_PASSWORD)[1] == "000", "a Host the front door is not for was answered"
     _SEEN["site_token_count"] = token_count if headers_var else None
 
 
@@ -203,7 +207,7 @@ def test_site_yml_passes_headers_token_unprinted(lab, figure):
 # What each container claims (issue 11, must-show 5): a read-only root and its own user where the image allows it.
 # Ollama's image runs as root and writes under /root/.ollama and /tmp; LobeChat's 1.x image writes to its
 # own directory; nginx's master starts as root and hands the work to its worker user.
-READ_ONLY = {"ollama-guard"}
+READ_ONLY = {"ollama-guard", "ollama"}
 
 
 def test_container_hardening(lab, figure):
