@@ -116,3 +116,23 @@ def lan_filter_state(run, python, path, sha256, engine, networks):
                   installed=list(answer.get("installed") or []), bridges=list(answer.get("bridges") or []),
                   rules=int(answer.get("rules") or 0))
     return result
+
+
+def container_address(module, engine, container, network, error):
+    """The address of a running container on one of its networks, read with `<engine> container inspect`; raises
+    error (the calling module's exception class) naming what is wrong."""
+    rc, out, err = module.run_command([engine, "container", "inspect", container])
+    if rc != 0:
+        raise error("%s container inspect %s failed: %s" % (engine, container, (err or out).strip()[:300]))
+    try:
+        data = json.loads(out)[0]
+    except (ValueError, IndexError, TypeError, KeyError):
+        raise error("%s container inspect %s gave no container" % (engine, container))
+    if not (data.get("State") or {}).get("Running"):
+        raise error("the container %s is not running" % container)
+    networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+    address = (networks.get(network) or {}).get("IPAddress") or ""
+    if not address:
+        raise error("the container %s has no address on the network %s (it is on: %s)"
+                    % (container, network, ", ".join(sorted(networks)) or "none"))
+    return address

@@ -141,6 +141,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.llmops.ollama.plugins.module_utils._container_runtime import container_address
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError, HttpTransport
 
 RATE_LIMIT_RETRIES = 4
@@ -171,24 +172,6 @@ def answered_role(raw):
     user = body.get("user") if isinstance(body, dict) else None
     role = user.get("role") if isinstance(user, dict) else None
     return role if isinstance(role, str) else None
-
-
-def container_address(module, engine, container, network):
-    rc, out, err = module.run_command([engine, "container", "inspect", container])
-    if rc != 0:
-        raise Refused("%s container inspect %s failed: %s" % (engine, container, (err or out).strip()[:300]))
-    try:
-        data = json.loads(out)[0]
-    except (ValueError, IndexError, TypeError):
-        raise Refused("%s container inspect %s gave no container" % (engine, container))
-    if not (data.get("State") or {}).get("Running"):
-        raise Refused("the container %s is not running" % container)
-    networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
-    address = (networks.get(network) or {}).get("IPAddress") or ""
-    if not address:
-        raise Refused("the container %s has no address on the network %s (it is on: %s)"
-                      % (container, network, ", ".join(sorted(networks)) or "none"))
-    return address
 
 
 class Account:
@@ -309,7 +292,7 @@ def main():
                 result["changed"] = result["created"] or result["role_set"]
             module.exit_json(**result)
 
-        address = container_address(module, engine, params["container"], params["network"])
+        address = container_address(module, engine, params["container"], params["network"], Refused)
         base = "http://%s:%d" % (address if ":" not in address else "[%s]" % address, params["port"])
         result["url"] = base
         created, signed_in, warning, role = Account(base, params["origin"], params["timeout"]).ensure(

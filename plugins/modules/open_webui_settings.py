@@ -150,30 +150,13 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.llmops.ollama.plugins.module_utils._container_runtime import container_address
 from ansible_collections.llmops.ollama.plugins.module_utils._http import ApiError
 from ansible_collections.llmops.ollama.plugins.module_utils._open_webui import (
     OpenWebUI,
     SettingsError,
     check_settings,
 )
-
-
-def container_address(module, engine, container, network):
-    rc, out, err = module.run_command([engine, "container", "inspect", container])
-    if rc != 0:
-        raise SettingsError("%s container inspect %s failed: %s" % (engine, container, (err or out).strip()[:300]))
-    try:
-        data = json.loads(out)[0]
-    except (ValueError, IndexError, TypeError, KeyError):
-        raise SettingsError("%s container inspect %s gave no container" % (engine, container))
-    if not (data.get("State") or {}).get("Running"):
-        raise SettingsError("the container %s is not running" % container)
-    networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
-    address = (networks.get(network) or {}).get("IPAddress") or ""
-    if not address:
-        raise SettingsError("the container %s has no address on the network %s (it is on: %s)"
-                            % (container, network, ", ".join(sorted(networks)) or "none"))
-    return address
 
 
 def main():
@@ -206,7 +189,7 @@ def main():
             if missing:
                 raise SettingsError("without url, give %s" % ", ".join(missing))
             engine = module.get_bin_path(params["engine"], required=True)
-            address = container_address(module, engine, params["container"], params["network"])
+            address = container_address(module, engine, params["container"], params["network"], SettingsError)
             base = "http://%s:%d" % (address if ":" not in address else "[%s]" % address, params["port"])
         where["url"] = base
         wanted = {"ENABLE_SIGNUP": params["enable_signup"], "DEFAULT_USER_ROLE": params["default_user_role"]}
