@@ -259,7 +259,7 @@ def test_ollama_is_limited_and_keeps_to_the_server(lab_host):
     # the image's own directories; only /tmp (a tmpfs) and the models directory are writable.
     assert config["HostConfig"]["ReadonlyRootfs"] is True
     assert list(config["HostConfig"]["Tmpfs"]) == ["/tmp"], config["HostConfig"]["Tmpfs"]
-    write = lab_host.run("docker exec ollama sh -c ': > /usr/lib/ollama-probe'")
+    write = lab_host.run("%s exec ollama sh -c ': > /usr/lib/ollama-probe'" % ENGINE)
     assert write.rc != 0 and "Read-only file system" in write.stderr, (write.rc, write.stderr)
 
 
