@@ -132,7 +132,15 @@ def faults(fig):
 
 def test_run(fig):
     t = fig["test_run"]
-    stages = ", ".join("%s %d s" % (s["stage"], s["seconds"]) for s in t["stages"])
+    steps = []  # [(step, {lane: [stage, ...]})] in order; a stage without a lane is a step of its own
+    for n, s in enumerate(t["stages"]):
+        step, _, lane = s.get("lane", "s-%d" % n).partition(".")
+        if not steps or steps[-1][0] != step:
+            steps.append((step, {}))
+        steps[-1][1].setdefault(lane, []).append("%s %d s" % (s["stage"], s["seconds"]))
+    stages = "; ".join(", ".join(next(iter(lanes.values()))) if len(lanes) == 1 else
+                       "at the same time: " + " and ".join("(%s)" % ", ".join(v) for v in lanes.values())
+                       for _step, lanes in steps)
     how = "under `.ci/run` (CI=true, an empty home directory)" if t["ci"] else "by `make test`"
     verdict = "passed" if all(s["result"] == "ok" for s in t["stages"]) else "FAILED"
     return ("The last recorded run of `tests/run_all.sh`, %s, %s at %s in **%.1f minutes**: %s.\n"

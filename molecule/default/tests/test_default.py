@@ -539,6 +539,7 @@ def next_database_image():
     return tag
 
 
+@pytest.mark.engine_independent
 def test_a_database_image_upgrade_keeps_the_conversation(lab_host):
     """Issue 16: the database image upgraded (a new tag, another image): Postgres is re-created on its volume, the
     conversation and the admin are still there, and LobeHub serves them; going back to the pinned tag keeps them too."""
@@ -601,6 +602,7 @@ def test_rerun_after_removing_the_ollama_container_keeps_the_models(lab_host):
     assert lab_host.file(CERTIFICATE).content_string == certificate
 
 
+@pytest.mark.engine_independent
 def test_a_new_host_address_keeps_the_certificate_and_is_named_in_a_warning(lab_host):
     # As after a new DHCP lease: the host gains an address its self-signed certificate does not carry. (Before the
     # image tag test, which leaves the other tag running.)
