@@ -142,7 +142,8 @@ def test_run(fig):
                        "at the same time: " + " and ".join("(%s)" % ", ".join(v) for v in lanes.values())
                        for _step, lanes in steps)
     how = "under `.ci/run` (CI=true, an empty home directory)" if t["ci"] else "by `make test`"
-    verdict = "passed" if all(s["result"] == "ok" for s in t["stages"]) else "FAILED"
+    failed = [s["stage"] for s in t["stages"] if s["result"] != "ok"]
+    verdict = "FAILED in %s" % ", ".join(failed) if failed else "passed"
     return ("The last recorded run of `tests/run_all.sh`, %s, %s at %s in **%.1f minutes**: %s.\n"
             % (how, verdict, provenance.label(t), t["total_s"] / 60, stages)), []
 
