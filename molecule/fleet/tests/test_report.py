@@ -39,6 +39,10 @@ SCHEMA = os.path.join(PROJECT, "docs/report-schema-v1.json")
 OUT = os.path.join(PROJECT, "build", "report-molecule")
 ANSWERING = ["llmops-fleet-1", "llmops-fleet-2"]
 SWAPPED = "llmops-fleet-2"
+# host_vars/llmops-fleet-2.yml holds it on Ollama 0.32.15 (ollama_allow_unsafe_version): below the floor, with the
+# advisories meta/advisories.yml gives that version.
+HELD, HELD_VERSION = "llmops-fleet-2", "0.32.15"
+HELD_ADVISORIES = {"CVE-2026-108836", "CVE-2026-85180"}
 STOPPED = "llmops-fleet-3"
 FLEET = ANSWERING + [STOPPED]
 MODEL = "qwen2.5:0.5b"
@@ -188,7 +192,15 @@ def test_the_json_has_speed_versions_headroom_and_the_ui(runs):
     for host in runs["first"]["doc"]["hosts"]:
         if host["name"] == STOPPED:
             continue
-        assert host["ollama"]["version"] and not host["ollama"]["below_floor"]
+        assert host["ollama"]["version"] and host["ollama"]["below_floor"] == (host["name"] == HELD), host["ollama"]
+        ollama_ids = {i for a in host["advisories"] if a["component"] == "ollama" and a["fixed_in"]
+                      for i in a["ids"].replace("(", " ").replace(")", " ").replace(",", " ").split()}
+        if host["name"] == HELD:
+            assert host["ollama"]["version"] == HELD_VERSION
+            assert HELD_ADVISORIES <= ollama_ids, host["advisories"]
+        else:
+            # The default release: no advisory a release fixes.
+            assert not ollama_ids, host["advisories"]
         speed = {m["name"]: m["speed"] for m in host["models"]}[MODEL]
         assert speed["error"] is None and speed["tokens_per_second"] > 0 and speed["first_token_ms"] >= 0
         assert host["memory"]["total_bytes"] > 0 and host["disk"]["available_bytes"] > 0
@@ -205,6 +217,13 @@ def test_the_html_flags_the_drift_and_the_unreachable_host(runs):
     assert '<li class="down"><strong>%s</strong> UNREACHABLE' % STOPPED in html
     assert '<th>%s</th><td class="down"' % STOPPED in html
     assert '<td class="drift"><code>%s</code><span class="flag">DRIFT</span>' % runs["swapped"][:12] in html
+
+
+def test_the_html_flags_the_host_held_below_the_floor_with_its_advisories(runs):
+    rows = [row.split("</tr>")[0] for row in runs["first"]["html"].split("<tr") if "<th>%s</th>" % HELD in row]
+    flagged = [row for row in rows if "BELOW FLOOR" in row and all(a in row for a in HELD_ADVISORIES)]
+    assert flagged, rows
+    assert "summary" in runs["first"]["doc"] and runs["first"]["doc"]["summary"]["advisories"] >= 1
 
 
 def test_the_html_loads_nothing_from_anywhere(runs):
