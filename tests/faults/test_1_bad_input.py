@@ -79,6 +79,10 @@ BAD_INPUTS = [
     ("ollama-port-zero", {"ollama_port": 0}, "ollama_port"),
     ("ollama-port-type", {"ollama_port": "http"}, "ollama_port"),
     ("lobechat-wait-timeout-zero", {"lobechat_wait_timeout": 0}, "lobechat_wait_timeout"),
+    # Issue 30: the Ollama tmpfs (read-only root) and the front door's connection and request limits.
+    ("ollama-tmpfs-size", {"ollama_tmpfs_size": "lots"}, "ollama_tmpfs_size"),
+    ("front-door-conn-zero", {"front_door_limit_conn_per_address": 0}, "front_door_limit_conn_per_address"),
+    ("front-door-req-rate", {"front_door_limit_req_rate": "fast"}, "front_door_limit_req_rate"),
     ("publish-public", {"ollama_publish_address": "0.0.0.0"}, "ollama_publish_address"),
     ("publish-not-ip", {"ollama_publish_address": "localhost; rm -rf /"}, "ollama_publish_address"),
     ("memory-lots", {"ollama_memory": "lots"}, "ollama_memory"),
