@@ -41,7 +41,7 @@ for step in "$@"; do
     run_lane "s$step_number" ${lanes[0]}
     continue
   fi
-  declare -a pids=()
+  pids=()
   for i in "${!lanes[@]}"; do
     name="s$step_number.$((i + 1))"
     # shellcheck disable=SC2086
@@ -58,7 +58,6 @@ for step in "$@"; do
     echo "=== lane $name, whole output"
     cat "$logs/out.$name"
   done
-  unset pids
 done
 total=$((SECONDS - start_all))
 

@@ -21,8 +21,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 LAB_BIN = ROOT / "lab" / "bin" / "lab"
 REGISTRY = "http://127.0.0.1:5000"
 REGISTRY_CONTAINER = "llmops-lab-registry"
-REGISTRY_IP = "10.213.0.2"   # lab/bin/lab: the registry's and its blob host's fixed addresses
-BLOBS_IP = "10.213.0.4"
+BLOBS_CONTAINER = "llmops-lab-blobs"   # the host the lab registry redirects blob GETs to (lab/bin/lab)
 HOST = "llmops-faults"          # the converged lab host (Debian 12, Docker)
 PROBE = "llmops-faults-probe"   # a bare lab host on the same network (no engine): the outside world
 BIG_MODEL = "qwen2.5:3b"        # ~300 MiB body, for faults in the middle of a pull
@@ -257,11 +256,6 @@ def registry_manifest(model):
     with urllib.request.urlopen(req, timeout=10) as resp:
         raw = resp.read()
     return json.loads(raw), hashlib.sha256(raw).hexdigest()
-
-
-def registry_running():
-    res = sh(["docker", "inspect", "-f", "{{.State.Running}}", REGISTRY_CONTAINER], check=False, timeout=20)
-    return res.stdout.strip() == "true"
 
 
 def registry_answers():

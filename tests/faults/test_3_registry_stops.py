@@ -13,14 +13,13 @@ import time
 import faultlab as fl
 
 PLAY_BOUND = 300        # the failing play must end within this many seconds of the registry stopping
-CUT_OFF = (fl.REGISTRY_IP, fl.BLOBS_IP)
 
 
 def _cut_off(host, insert):
     """Reset every TCP packet between the host's containers and the registry and its blob host, or take the rules
     away again. -I puts them ahead of everything else in FORWARD (the engine's chains and the LAN filter)."""
-    rules = ["FORWARD %s %s -p tcp -j REJECT --reject-with tcp-reset" % (way, ip)
-             for ip in CUT_OFF for way in ("-d", "-s")]
+    rules = ["FORWARD %s %s -p tcp -j REJECT --reject-with tcp-reset" % (way, fl.host_ip(name))
+             for name in (fl.REGISTRY_CONTAINER, fl.BLOBS_CONTAINER) for way in ("-d", "-s")]
     script = "; ".join(("iptables -I %s" if insert else "iptables -D %s 2>/dev/null || true") % r for r in rules)
     fl.in_host(host, script, check=insert)
 

@@ -17,6 +17,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -194,7 +195,7 @@ def test_the_json_has_speed_versions_headroom_and_the_ui(runs):
             continue
         assert host["ollama"]["version"] and host["ollama"]["below_floor"] == (host["name"] == HELD), host["ollama"]
         ollama_ids = {i for a in host["advisories"] if a["component"] == "ollama" and a["fixed_in"]
-                      for i in a["ids"].replace("(", " ").replace(")", " ").replace(",", " ").split()}
+                      for i in re.findall(r"[A-Z]+-[0-9A-Za-z-]+", a["ids"])}
         if host["name"] == HELD:
             assert host["ollama"]["version"] == HELD_VERSION
             assert HELD_ADVISORIES <= ollama_ids, host["advisories"]
@@ -223,7 +224,7 @@ def test_the_html_flags_the_host_held_below_the_floor_with_its_advisories(runs):
     rows = [row.split("</tr>")[0] for row in runs["first"]["html"].split("<tr") if "<th>%s</th>" % HELD in row]
     flagged = [row for row in rows if "BELOW FLOOR" in row and all(a in row for a in HELD_ADVISORIES)]
     assert flagged, rows
-    assert "summary" in runs["first"]["doc"] and runs["first"]["doc"]["summary"]["advisories"] >= 1
+    assert runs["first"]["doc"]["summary"]["advisories"] >= 1
 
 
 def test_the_html_loads_nothing_from_anywhere(runs):
