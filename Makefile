@@ -20,7 +20,7 @@ help:
 	@echo "make sanity     - ansible-test sanity on the collection as shipped (ignore files empty)"
 	@echo "make units      - unit tests, argument specs, README figures against the RESULTS files"
 	@echo "make integration - ansible-test integration, one target per module, against the Ollama double (tests/integration/run.sh)"
-	@echo "make matrix     - sanity and units on ansible-core 2.18 (Python 3.11), 2.20, 2.21 (Python 3.13, Debian 13 container)"
+	@echo "make matrix     - sanity and units on ansible-core 2.18 (Python 3.11) and 2.21 (Python 3.13, Debian 13 container)"
 	@echo "make metadata   - changelog lint, execution environment, galaxy.yml vs requirements.yml, the tarball's contents"
 	@echo "make docs       - the documentation site (antsibull-docs, Sphinx) in build/docs/html; fails on any warning"
 	@echo "make lab        - the lab: Docker engine, base images, registry, doubles, models (lab/bin/lab up)"
