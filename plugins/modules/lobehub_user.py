@@ -17,7 +17,9 @@ description:
     (no such account, or another password) C(POST /api/auth/sign-up/email). Sign-up creates the account only if
     LobeHub's C(AUTH_ALLOWED_EMAILS) lets the address through. The session either call opens is closed again
     (C(POST /api/auth/sign-out)), so a run leaves no session behind.
-  - An account that exists with another password (changed in the UI) is left alone, with a warning.
+  - An account that exists with another password fails the task and is left alone, its role included: the module
+    never makes an account admin that it has not signed in to with O(password), so an address someone registered
+    before it was named here is not promoted. The message names the address and the ways out.
   - With O(role) and O(database_container), the account's C(users.role) (Better Auth's admin plugin) is set with
     C(psql) in the database container; C(admin) makes it an admin for Better Auth's C(/api/auth/admin) endpoints.
     When the sign-in's answer shows the account (read from the database for that sign-in) with O(role) already, as
@@ -206,8 +208,8 @@ class Account:
             self.http.headers.pop("Cookie", None)
 
     def ensure(self, email, password, name):
-        """(created, signed_in, warning, role): role is the account's role as the sign-in answered it, None when
-        it did not say (or there was no sign-in)."""
+        """(created, signed_in, role): role is the account's role as the sign-in answered it, None when it did not
+        say (or there was no sign-in). An account that exists with another password raises Refused."""
         try:
             cookies, body = self.post("/api/auth/sign-in/email",
                                       {"email": email, "password": password, "rememberMe": False})
@@ -216,16 +218,21 @@ class Account:
                 raise
         else:
             self.sign_out(cookies)
-            return False, True, None, answered_role(body)
+            return False, True, answered_role(body)
         try:
             cookies, body = self.post("/api/auth/sign-up/email", {"email": email, "password": password, "name": name})
         except ApiError as e:
             if e.status == 422 and "ALREADY_EXISTS" in str(e.error or ""):
-                return False, False, ("the account %s exists and the password given does not sign it in (was it "
-                                      "changed in LobeHub?); it is left as it is" % email), None
+                # Never promote or trust an account this run could not sign in to: whoever registered the address
+                # first (before it was named here) would be made admin.
+                raise Refused("the account exists and the password given does not sign in to it, so nothing was "
+                              "changed: either someone registered the address before it was named here, or its "
+                              "password was changed in LobeHub. If the account is yours, give the password it has; "
+                              "if not, delete it in LobeHub's database (DELETE FROM users WHERE email = '%s') and run "
+                              "again" % email)
             raise
         self.sign_out(cookies)
-        return True, True, None, None
+        return True, True, None
 
 
 def psql(module, engine, params, sql, variables):
@@ -295,10 +302,8 @@ def main():
         address = container_address(module, engine, params["container"], params["network"], Refused)
         base = "http://%s:%d" % (address if ":" not in address else "[%s]" % address, params["port"])
         result["url"] = base
-        created, signed_in, warning, role = Account(base, params["origin"], params["timeout"]).ensure(
+        created, signed_in, role = Account(base, params["origin"], params["timeout"]).ensure(
             params["email"], params["password"], params["name"])
-        if warning:
-            module.warn(warning)
         result.update(created=created, signed_in=signed_in)
         # The sign-in read the account from the database: when it has the role already, psql would change nothing.
         if params["role"] and params["database_container"] and role != params["role"]:

@@ -116,6 +116,7 @@ BAD_INPUTS = [
     ("lobechat-key-vaults-not-32-bytes", {"lobechat_key_vaults_secret": "not-base64-of-32-bytes"},
      "lobechat_key_vaults_secret"),
     ("lobechat-allowed-emails-bad", {"lobechat_allowed_emails": ["everyone"]}, "lobechat_allowed_emails"),
+    ("lobechat-domain-unverified", {"lobechat_allowed_emails": ["lab.example"]}, "lobechat_allowed_emails"),
     ("lobechat-s3-without-keys", {"lobechat_s3_endpoint": "https://s3.example.org"}, "lobechat_s3_endpoint"),
     ("lobechat-postgres-image-with-tag", {"lobechat_postgres_image_repository": "docker.io/paradedb/paradedb:latest-pg17"},
      "lobechat_postgres_image_repository"),

@@ -130,12 +130,17 @@ def test_signs_up_once_then_only_signs_in(server):
     assert PASSWORD not in json.dumps(first) + json.dumps(again)
 
 
-def test_another_password_is_left_alone_with_a_warning(server):
-    BetterAuth.users["admin@lab.example"] = "changed-in-the-ui-00"
-    result, dummy = ensure(server, role="admin")
-    assert result["changed"] is False and result["signed_in"] is False
-    assert "left as it is" in result["warnings"][0]
-    assert BetterAuth.users["admin@lab.example"] == "changed-in-the-ui-00"
+def test_an_account_it_cannot_sign_in_to_is_never_promoted_and_fails_the_task(server):
+    # Someone registered the address before the operator named it admin (or changed its password in the UI).
+    BetterAuth.users["admin@lab.example"] = "registered-first-00"
+    result, state = ensure(server, role="user")
+    assert result["failed"] is True and result["changed"] is False and result["role_set"] is False
+    assert "admin@lab.example" in result["msg"] and "does not sign in" in result["msg"]
+    assert "DELETE FROM users WHERE email = 'admin@lab.example'" in result["msg"]
+    # Neither its role nor its password was touched: psql never ran.
+    assert state["sql"] == [] and state["role"] == "user"
+    assert BetterAuth.users["admin@lab.example"] == "registered-first-00"
+    assert PASSWORD not in json.dumps(result)
 
 
 def test_a_refused_sign_up_fails_naming_the_account_not_the_password(server):
