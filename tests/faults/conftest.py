@@ -16,6 +16,7 @@ import pytest
 import faultlab as fl
 
 sys.path.insert(0, str(fl.ROOT / "bench"))
+sys.path.insert(0, str(fl.ROOT / "tests" / "exposure"))
 import provenance  # noqa: E402  (bench/provenance.py)
 
 RESULTS = fl.HERE / "RESULTS.md"

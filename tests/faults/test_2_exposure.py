@@ -3,15 +3,16 @@ answers on https (http redirects) and LobeHub (LobeChat 2.x) behind it refuses a
 password, and answers once the admin signs in; a -vvv run of site.yml that replaces LobeHub's secrets prints none of
 them, nor a `headers` token or the TLS private key (issue 16, must-show 4); both containers run without privileged, with no-new-privileges and bounded logs. Issue 11: a neighbour
 that routes the inner container network, or 127.0.0.1, through the host reaches no container port
-(the container_runtime role's LAN exposure filter, docs/lan-exposure.md), also after an engine restart."""
+(the container_runtime role's LAN exposure filter, docs/lan-exposure.md), also after an engine restart. The same
+neighbour against Debian 13 with Docker and with Podman runs in the molecule scenarios that converge those hosts
+anyway (molecule/fleet: llmops-fleet-2; molecule/podman), from tests/exposure/lan_neighbour.py."""
 import datetime
 import json
 import re
 import tempfile
 
-import pytest
-
 import faultlab as fl
+import lan_neighbour as nb
 
 # New values for LobeHub's secrets, given in the -vvv run (the admin's password is LobeHub's once the account exists,
 # so it stays).
@@ -242,52 +243,12 @@ def test_container_hardening(lab, figure):
 
 # --- Issue 11: a neighbour that routes to the inner container network, or to 127.0.0.1, through the host ---
 
-# TCP connects from the neighbour, in parallel, bounded: "open" (the handshake completed: the port
-# answers), "refused" or "timeout" per address:port.
-_CONNECT = r'''
-import concurrent.futures, json, socket, sys
-def probe(target):
-    host, port = target.rsplit(":", 1)
-    s = socket.socket(); s.settimeout(3)
-    try:
-        s.connect((host, int(port))); return target, "open"
-    except ConnectionRefusedError:
-        return target, "refused"
-    except OSError as exc:
-        return target, "timeout" if isinstance(exc, socket.timeout) else type(exc).__name__
-    finally:
-        s.close()
-with concurrent.futures.ThreadPoolExecutor(16) as pool:
-    print(json.dumps(dict(pool.map(probe, sys.argv[1:]))))
-'''
-# The loopback route. Linux will not route 127.0.0.0/8 to a gateway while the `local` table answers
-# for it first (rule 0), and drops replies from 127.0.0.1 arriving on eth0 as martians. As close as
-# the kernel allows: the `local` rule moves behind a rule that sends TCP to 127.0.0.1 on the probed
-# ports through the fault host (one rule per port, so the neighbour's own loopback keeps working),
-# and eth0 accepts 127.0.0.1 as a source (route_localnet, rp_filter off). The packets on the wire
-# are what moby#45610 describes: destination 127.0.0.1, sent to the fault host's MAC address.
-_LOOPBACK_TABLE = 211
-
-
+# The neighbour's probes (tests/exposure/lan_neighbour.py); here from the probe lab host, whose routes are set up and
+# taken down around each probe. The sysctls the loopback route needs are set in that host (a one-shot neighbour
+# container gets them from docker run).
 def _loopback_route_script(host_ip, ports):
-    lines = ["set -e", "mount -o remount,rw /proc/sys",
-             "sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1 "
-             "net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0",
-             "ip route replace 127.0.0.1/32 via %s dev eth0 onlink table %d" % (host_ip, _LOOPBACK_TABLE)]
-    lines += ["ip rule add pref %d to 127.0.0.1/32 ipproto 6 dport %d lookup %d" % (50 + i, port, _LOOPBACK_TABLE)
-              for i, port in enumerate(ports)]
-    lines += ["ip rule add pref 100 lookup local", "ip rule del pref 0 lookup local"]
-    return "\n".join(lines)
-
-
-_UNDO_LOOPBACK_ROUTE = ("ip rule add pref 0 lookup local 2>/dev/null; ip rule del pref 100 lookup local 2>/dev/null; "
-                        "for p in $(ip rule | sed -n 's/^\\(5[0-9]\\|6[0-9]\\):.*lookup %d$/\\1/p'); do ip rule del pref $p; done; "
-                        "ip route flush table %d 2>/dev/null; true" % (_LOOPBACK_TABLE, _LOOPBACK_TABLE))
-
-
-# The ports the collection's containers listen on (Ollama and the guard 11434, LobeChat 3210, Open WebUI 8080, the
-# front door 80 and 443), probed at every address beside the ports an image declares.
-SERVICE_PORTS = {11434, 3210, 8080, 80, 443}
+    return "\n".join(["set -e", "mount -o remount,rw /proc/sys", "sysctl -qw " + " ".join(nb.SYSCTLS)]
+                     + nb.loopback_rules(host_ip, ports))
 
 
 def _network_targets(networks=("llmops", "llmops-ui")):
@@ -306,14 +267,14 @@ def _network_targets(networks=("llmops", "llmops-ui")):
             key = info["Name"] if info["Name"] not in containers else "%s@%s" % (info["Name"], network)
             containers[key] = {
                 "ip": info["IPv4Address"].split("/")[0],
-                "ports": sorted({int(p.split("/")[0]) for p in ports if p.endswith("/tcp")} | SERVICE_PORTS),
+                "ports": sorted({int(p.split("/")[0]) for p in ports if p.endswith("/tcp")} | nb.SERVICE_PORTS),
                 "published": published,
             }
     return subnets, containers
 
 
 def _probe(targets):
-    res = fl.sh(["docker", "exec", fl.PROBE, "python3", "-c", _CONNECT] + targets, timeout=60)
+    res = fl.sh(["docker", "exec", fl.PROBE, "python3", "-c", nb.CONNECT] + targets, timeout=60)
     return json.loads(res.stdout)
 
 
@@ -324,7 +285,6 @@ def _filter_in_place(host):
     return bool(rules) and rules[0] in ("-A DOCKER-USER -j LLMOPS-FORWARD", "-A FORWARD -j LLMOPS-FORWARD")
 
 
-_REMOVE_JUMP = "iptables -D DOCKER-USER -j LLMOPS-FORWARD 2>/dev/null || iptables -t mangle -D FORWARD -j LLMOPS-FORWARD"
 
 
 def test_lan_neighbour_routing_through_the_host(lab, figure):
@@ -358,7 +318,7 @@ def test_lan_neighbour_routing_through_the_host(lab, figure):
         f.add("published beyond loopback, answering (the front door)",
               ", ".join("%s %s" % (t.rsplit(":", 1)[1], seen[t]) for t in beyond_loopback) or "none")
         # The filter's work, not something else's: without it the same neighbour reaches Ollama.
-        fl.in_host(fl.HOST, _REMOVE_JUMP)
+        fl.in_host(fl.HOST, nb.REMOVE_FILTER_JUMP)
         unfiltered = _probe(direct + loopback)
         open_unfiltered = sorted(t for t in direct + loopback if unfiltered[t] == "open")
         f.add("without the filter, answering", "%d (%s)" % (len(open_unfiltered), ", ".join(open_unfiltered)))
@@ -368,7 +328,7 @@ def test_lan_neighbour_routing_through_the_host(lab, figure):
               sum(1 for t in direct + loopback if again[t] == "open"))
     finally:
         fl.in_host(fl.PROBE, "%s; %s" % ("; ".join("ip route del %s 2>/dev/null" % subnet for subnet in subnets),
-                                         _UNDO_LOOPBACK_ROUTE), check=False)
+                                         nb.UNDO_LOOPBACK_RULES), check=False)
         fl.in_host(fl.HOST, "systemctl restart llmops-forward-filter.service", check=False)
     assert answering == [], "ports that answered a neighbour routing through the host: %s" % answering
     assert all(seen[t] == "open" for t in beyond_loopback), {t: seen[t] for t in beyond_loopback}
@@ -399,80 +359,3 @@ def test_lan_filter_survives_engine_restart(lab, figure):
     res = lab.converge(args=["--check"], timeout=600)
     f.add("site.yml --check on the converged host", "rc=%s changed=%s" % (res.rc, res.recap.get(fl.HOST, {}).get("changed")))
     assert res.rc == 0 and res.changed(fl.HOST) == 0, res.tail(60)
-
-
-# --- The same neighbour against the other operating systems and engines the collection installs ---
-
-# Debian 12's Podman (4.3) is not among them: it cannot give a network's bridge a name (no --interface-name), so
-# neither the collection's networks nor its LAN filter can be set up there (a limit written down in the closing note).
-ENGINE_HOSTS = [("llmops-faults-d13-docker", "13", "docker"), ("llmops-faults-d13-podman", "13", "podman")]
-
-
-def _engine_targets(host, engine):
-    """Subnets of the collection's networks on `host`, and every container's address and ports on them, read
-    from the containers themselves (Podman's network inspect does not list containers)."""
-    subnets = []
-    for network in ("llmops", "llmops-ui"):
-        net = json.loads(fl.in_host(host, "%s network inspect %s" % (engine, network)).stdout)[0]
-        config = (net.get("IPAM") or {}).get("Config") or net.get("subnets") or []
-        subnets.append(config[0].get("Subnet") or config[0].get("subnet"))
-    containers = {}
-    for name in fl.in_host(host, "%s ps --format '{{.Names}}'" % engine).stdout.split():
-        data = json.loads(fl.in_host(host, "%s inspect %s" % (engine, name)).stdout)[0]
-        ports = set(data["Config"].get("ExposedPorts") or {}) | set(data["HostConfig"].get("PortBindings") or {})
-        published = [(b.get("HostIp") or "0.0.0.0", int(b["HostPort"]))
-                     for bindings in (data["HostConfig"].get("PortBindings") or {}).values() for b in bindings or []]
-        for network, info in (data["NetworkSettings"].get("Networks") or {}).items():
-            containers["%s@%s" % (name, network)] = {
-                "ip": info["IPAddress"], "published": published,
-                "ports": sorted({int(p.split("/")[0]) for p in ports if p.endswith("/tcp")} | SERVICE_PORTS)}
-    return subnets, containers
-
-
-@pytest.mark.parametrize("host,debian,engine", ENGINE_HOSTS, ids=[h for h, _d, _e in ENGINE_HOSTS])
-def test_lan_neighbour_on_other_engines(lab, figure, host, debian, engine):
-    """Issue 11, must-show 1, on Debian 13 with Docker and with Podman: a fresh lab host
-    converged by site.yml; the neighbour routes both inner subnets, and 127.0.0.1, through it. Only the front door
-    answers."""
-    f = figure("7 exposure", "neighbour routing through a Debian %s host with %s: TCP connects to every container "
-                             "address and port, to 127.0.0.1 through the host, and to what is published beyond loopback"
-               % (debian, engine))
-    fl.sh([str(fl.LAB_BIN), "host", "rm", host], check=False, timeout=120)
-    fl.sh([str(fl.LAB_BIN), "host", "up", host, "--debian", debian], timeout=180)
-    try:
-        res = fl.run_play(limit=host, timeout=900)
-        assert res.rc == 0, res.tail(60)
-        version = fl.in_host(host, "%s --version" % engine).stdout.strip()
-        ip = fl.host_ip(host)
-        subnets, containers = _engine_targets(host, engine)
-        assert {"ollama@llmops", "ollama-guard@llmops", "ollama-guard@llmops-ui", "lobechat@llmops-ui",
-                "front-door@llmops-ui"} <= set(containers), containers
-        direct = sorted({"%s:%d" % (c["ip"], p) for c in containers.values() for p in c["ports"]})
-        published = sorted({port for c in containers.values() for _addr, port in c["published"]})
-        loopback = ["127.0.0.1:%d" % p for p in published]
-        beyond = sorted({"%s:%d" % (ip, port) for c in containers.values() for addr, port in c["published"]
-                         if not addr.startswith("127.")})
-        try:
-            for subnet in subnets:
-                fl.in_host(fl.PROBE, "ip route replace %s via %s" % (subnet, ip))
-            fl.in_host(fl.PROBE, _loopback_route_script(ip, published))
-            seen = _probe(direct + loopback + beyond)
-            fl.in_host(host, _REMOVE_JUMP)
-            unfiltered = _probe(direct + loopback)
-        finally:
-            fl.in_host(fl.PROBE, "%s; %s" % ("; ".join("ip route del %s 2>/dev/null" % s for s in subnets),
-                                             _UNDO_LOOPBACK_ROUTE), check=False)
-            fl.in_host(host, "systemctl restart llmops-forward-filter.service", check=False)
-        answering = sorted(t for t in direct + loopback if seen[t] == "open")
-        f.add("engine", version)
-        f.add("ports probed (container addresses / 127.0.0.1 via the host)", "%d / %d" % (len(direct), len(loopback)))
-        f.add("ports answering", "%d%s" % (len(answering), (" " + ", ".join(answering)) if answering else ""))
-        f.add("published beyond loopback, answering (the front door)",
-              ", ".join("%s %s" % (t.rsplit(":", 1)[1], seen[t]) for t in beyond) or "none")
-        f.add("without the filter, answering", "%d (%s)" % (
-            sum(1 for t in direct + loopback if unfiltered[t] == "open"),
-            ", ".join(t for t in direct + loopback if unfiltered[t] == "open")))
-        assert answering == [], "ports that answered a neighbour routing through %s: %s" % (host, answering)
-        assert beyond and all(seen[t] == "open" for t in beyond), {t: seen.get(t) for t in beyond}
-    finally:
-        fl.sh([str(fl.LAB_BIN), "host", "rm", host], check=False, timeout=120)

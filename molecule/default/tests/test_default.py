@@ -51,7 +51,9 @@ BACKUP_DIR = "/var/backups/llmops/lobechat"
 
 import sys  # noqa: E402  (the stand-in's client, a stdlib module of the lab)
 sys.path.insert(0, os.path.join(PROJECT, "lab/doubles/lobehub/tests"))
+sys.path.insert(0, os.path.join(PROJECT, "tests/exposure"))
 from lobehub_client import HttpError, LobeHub  # noqa: E402
+from lan_neighbour import neighbour_finds  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -360,6 +362,20 @@ def test_the_ui_reaches_ollama_only_through_the_api_guard(lab_host):
         "                  'tags': status('GET', '/api/tags'), 'pull': status('POST', '/api/pull')}))\n" % ollama_ip)
     result = json.loads(engine(lab_host, "exec", "lobechat", "python3", "-c", probe))
     assert result == {"name": False, "address": False, "tags": 200, "pull": 403}
+
+
+def test_a_lan_neighbour_routing_through_the_host_reaches_only_the_front_door(lab_host):
+    """Issue 11, must-show 1, on this scenario's system and engine (Debian 12 with Docker; Debian 13 with Podman): a
+    neighbour on the lab network routes the collection's subnets, and 127.0.0.1, through the host and tries every
+    container address and port: only the front door answers. Without the filter's jump the same probes reach Ollama
+    (the check can fail); the filter's unit puts it back."""
+    found = neighbour_finds(lab_host.check_output, ENGINE, lab_host_ip())
+    assert {"ollama@llmops", "ollama-guard@llmops", "ollama-guard@llmops-ui", "lobechat@llmops-ui",
+            "front-door@llmops-ui"} <= set(found["containers"]), found["containers"]
+    assert found["answering"] == [], "ports that answered a neighbour routing through the host: %s" % found["answering"]
+    assert found["beyond_open"] and set(found["beyond_open"].values()) == {"open"}, found["beyond_open"]
+    assert "127.0.0.1:11434" in found["unfiltered_open"], found["unfiltered_open"]
+    assert lab_host.run("iptables -S LLMOPS-FORWARD").rc == 0
 
 
 @pytest.mark.parametrize("name", MODELS)

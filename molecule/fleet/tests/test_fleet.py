@@ -20,6 +20,8 @@ import testinfra
 
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
 sys.path.insert(0, os.path.join(PROJECT, "tests/fleet"))
+sys.path.insert(0, os.path.join(PROJECT, "tests/exposure"))
+from lan_neighbour import neighbour_finds  # noqa: E402
 from fleet_lab import (MIRROR, MIRROR_CONTAINER, UPSTREAM, UPSTREAM_CONTAINER, blob_gets, host_ip, manifest_digest,
                        model_blobs, recap)  # noqa: E402
 
@@ -75,6 +77,19 @@ def test_healthy_host_serves_the_model_with_the_upstream_digest(name):
 def test_host_refused_by_preflight_is_untouched():
     assert "ollama" not in containers(REFUSED)
     assert not host(REFUSED).file("/var/lib/ollama").exists
+
+
+def test_a_lan_neighbour_of_the_debian_13_host_reaches_only_the_front_door():
+    """Issue 11, must-show 1, on Debian 13 with Docker (llmops-fleet-2, Docker 26 from Debian): a neighbour on the lab
+    network routes the collection's subnets, and 127.0.0.1, through the host: only the front door answers; without
+    the filter's jump the same probes reach Ollama (the check can fail)."""
+    name = "llmops-fleet-2"
+    assert host(name).system_info.release.split(".")[0] == "13"
+    found = neighbour_finds(host(name).check_output, "docker", host_ip(name))
+    assert {"ollama@llmops", "ollama-guard@llmops", "lobechat@llmops-ui", "front-door@llmops-ui"} <= set(found["containers"])
+    assert found["answering"] == [], "ports that answered a neighbour routing through %s: %s" % (name, found["answering"])
+    assert found["beyond_open"] and set(found["beyond_open"].values()) == {"open"}, found["beyond_open"]
+    assert "127.0.0.1:11434" in found["unfiltered_open"], found["unfiltered_open"]
 
 
 def test_mirror_holds_the_model_with_the_same_digest():
