@@ -17,7 +17,7 @@ description:
     (no such account, or another password) C(POST /api/auth/sign-up/email). Sign-up creates the account only if
     LobeHub's C(AUTH_ALLOWED_EMAILS) lets the address through. The session either call opens is closed again
     (C(POST /api/auth/sign-out)), so a run leaves no session behind.
-  - An account that exists with another password fails the task and is left alone, its role included: the module
+  - An account that exists with another password fails the task and is left alone, its role included. The module
     never makes an account admin that it has not signed in to with O(password), so an address someone registered
     before it was named here is not promoted. The message names the address and the ways out.
   - With O(role) and O(database_container), the account's C(users.role) (Better Auth's admin plugin) is set with
