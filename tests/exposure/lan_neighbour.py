@@ -23,6 +23,15 @@ SERVICE_PORTS = {11434, 3210, 8080, 80, 443}
 REMOVE_FILTER_JUMP = ("iptables -D DOCKER-USER -j LLMOPS-FORWARD 2>/dev/null || "
                       "iptables -t mangle -D FORWARD -j LLMOPS-FORWARD")
 RESTORE_FILTER = "systemctl restart llmops-forward-filter.service"
+# Where the jump is read: Docker's DOCKER-USER, else mangle FORWARD (Podman; the engine itself runs no DOCKER-USER).
+READ_JUMPS = "iptables -S DOCKER-USER 2>/dev/null; iptables -t mangle -S FORWARD"
+
+
+def filter_in_place(run):
+    """Whether the jump to the filter's chain is the first rule of DOCKER-USER (Docker) or of mangle FORWARD (Podman).
+    `run(command)` runs a shell command in the host and returns its standard output."""
+    rules = [line for line in run(READ_JUMPS).splitlines() if line.startswith("-A ")]
+    return bool(rules) and rules[0] in ("-A DOCKER-USER -j LLMOPS-FORWARD", "-A FORWARD -j LLMOPS-FORWARD")
 
 # TCP connects, in parallel, bounded: "open" (the handshake completed: the port answers), "refused" or "timeout" per
 # address:port, as JSON.

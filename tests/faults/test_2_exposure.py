@@ -279,10 +279,7 @@ def _probe(targets):
 
 
 def _filter_in_place(host):
-    """The jump to the filter's chain: first in DOCKER-USER (Docker) or in mangle FORWARD (Podman)."""
-    out = fl.in_host(host, "iptables -S DOCKER-USER 2>/dev/null; iptables -t mangle -S FORWARD").stdout.splitlines()
-    rules = [line for line in out if line.startswith("-A ")]
-    return bool(rules) and rules[0] in ("-A DOCKER-USER -j LLMOPS-FORWARD", "-A FORWARD -j LLMOPS-FORWARD")
+    return nb.filter_in_place(lambda command: fl.in_host(host, command).stdout)
 
 
 
