@@ -33,6 +33,7 @@ def filter_in_place(run):
     rules = [line for line in run(READ_JUMPS).splitlines() if line.startswith("-A ")]
     return bool(rules) and rules[0] in ("-A DOCKER-USER -j LLMOPS-FORWARD", "-A FORWARD -j LLMOPS-FORWARD")
 
+
 # TCP connects, in parallel, bounded: "open" (the handshake completed: the port answers), "refused" or "timeout" per
 # address:port, as JSON.
 CONNECT = r'''
@@ -146,3 +147,12 @@ def neighbour_finds(run, engine, host_ip):
         "beyond_open": {t: seen[t] for t in beyond},
         "unfiltered_open": sorted(t for t in direct + loopback if unfiltered[t] == "open"),
     }
+
+
+def assert_only_the_front_door_answers(found, where):
+    """What neighbour_finds must find on every host: no container port and no 127.0.0.1 port answers, what is published
+    beyond loopback (the front door) does, and without the filter Ollama's 127.0.0.1:11434 answers (the check can
+    fail)."""
+    assert found["answering"] == [], "ports that answered a neighbour routing through %s: %s" % (where, found["answering"])
+    assert found["beyond_open"] and set(found["beyond_open"].values()) == {"open"}, found["beyond_open"]
+    assert "127.0.0.1:11434" in found["unfiltered_open"], found["unfiltered_open"]

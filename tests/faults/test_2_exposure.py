@@ -251,28 +251,6 @@ def _loopback_route_script(host_ip, ports):
                      + nb.loopback_rules(host_ip, ports))
 
 
-def _network_targets(networks=("llmops", "llmops-ui")):
-    """The fault host's inner networks (Ollama's, and the UIs' and front door's beside it): their subnets, and each
-    container's address on them with its container ports (exposed or published) and the host ports it publishes."""
-    subnets, containers = [], {}
-    for network in networks:
-        net = json.loads(fl.inner_docker(fl.HOST, "network", "inspect", network).stdout)[0]
-        subnets.append(net["IPAM"]["Config"][0]["Subnet"])
-        for info in (net.get("Containers") or {}).values():
-            data = json.loads(fl.inner_docker(fl.HOST, "inspect", info["Name"]).stdout)[0]
-            ports = set(data["Config"].get("ExposedPorts") or {}) | set(data["HostConfig"].get("PortBindings") or {})
-            published = [(b.get("HostIp") or "0.0.0.0", int(b["HostPort"]))
-                         for bindings in (data["HostConfig"].get("PortBindings") or {}).values() for b in bindings or []]
-            # A container on both networks (the API guard) is probed at each of its addresses.
-            key = info["Name"] if info["Name"] not in containers else "%s@%s" % (info["Name"], network)
-            containers[key] = {
-                "ip": info["IPv4Address"].split("/")[0],
-                "ports": sorted({int(p.split("/")[0]) for p in ports if p.endswith("/tcp")} | nb.SERVICE_PORTS),
-                "published": published,
-            }
-    return subnets, containers
-
-
 def _probe(targets):
     res = fl.sh(["docker", "exec", fl.PROBE, "python3", "-c", nb.CONNECT] + targets, timeout=60)
     return json.loads(res.stdout)
@@ -280,8 +258,6 @@ def _probe(targets):
 
 def _filter_in_place(host):
     return nb.filter_in_place(lambda command: fl.in_host(host, command).stdout)
-
-
 
 
 def test_lan_neighbour_routing_through_the_host(lab, figure):
@@ -293,14 +269,11 @@ def test_lan_neighbour_routing_through_the_host(lab, figure):
                "through it (policy rule, route_localnet); TCP connects to every container port of the network and "
                "every published port; then the filter removed, the probes again, the filter back by its unit")
     ip = host_ip()
-    subnets, containers = _network_targets()
-    assert {"ollama", "ollama-guard", "lobechat", "front-door"} <= set(containers), containers
-    assert 11434 in containers["ollama"]["ports"] and 3210 in containers["lobechat"]["ports"], containers
-    direct = ["%s:%d" % (c["ip"], p) for c in containers.values() for p in c["ports"]]
-    published = sorted({port for c in containers.values() for _addr, port in c["published"]})
-    loopback = ["127.0.0.1:%d" % p for p in published]
-    beyond_loopback = ["%s:%d" % (ip, port) for c in containers.values() for addr, port in c["published"]
-                       if not addr.startswith("127.")]
+    subnets, containers = nb.engine_targets(lambda command: fl.in_host(fl.HOST, command).stdout, "docker")
+    assert {"ollama@llmops", "ollama-guard@llmops", "lobechat@llmops-ui", "front-door@llmops-ui"} <= set(containers), \
+        containers
+    assert 11434 in containers["ollama@llmops"]["ports"] and 3210 in containers["lobechat@llmops-ui"]["ports"], containers
+    direct, published, loopback, beyond_loopback = nb.plan(containers, ip)
     assert _filter_in_place(fl.HOST), fl.in_host(fl.HOST, "iptables -S DOCKER-USER; iptables -S LLMOPS-FORWARD").stdout
     try:
         for subnet in subnets:
@@ -319,17 +292,17 @@ def test_lan_neighbour_routing_through_the_host(lab, figure):
         unfiltered = _probe(direct + loopback)
         open_unfiltered = sorted(t for t in direct + loopback if unfiltered[t] == "open")
         f.add("without the filter, answering", "%d (%s)" % (len(open_unfiltered), ", ".join(open_unfiltered)))
-        fl.in_host(fl.HOST, "systemctl restart llmops-forward-filter.service")
+        fl.in_host(fl.HOST, nb.RESTORE_FILTER)
         again = _probe(direct + loopback)
         f.add("after systemctl restart llmops-forward-filter, answering",
               sum(1 for t in direct + loopback if again[t] == "open"))
     finally:
         fl.in_host(fl.PROBE, "%s; %s" % ("; ".join("ip route del %s 2>/dev/null" % subnet for subnet in subnets),
                                          nb.UNDO_LOOPBACK_RULES), check=False)
-        fl.in_host(fl.HOST, "systemctl restart llmops-forward-filter.service", check=False)
+        fl.in_host(fl.HOST, nb.RESTORE_FILTER, check=False)
     assert answering == [], "ports that answered a neighbour routing through the host: %s" % answering
     assert all(seen[t] == "open" for t in beyond_loopback), {t: seen[t] for t in beyond_loopback}
-    ollama = "%s:11434" % containers["ollama"]["ip"]
+    ollama = "%s:11434" % containers["ollama@llmops"]["ip"]
     # On Docker before 28 the unfiltered probes reach Ollama both ways; on an engine that blocks it
     # by itself they would not, and this says so instead of passing quietly.
     assert unfiltered[ollama] == "open" and unfiltered["127.0.0.1:11434"] == "open", (

@@ -113,7 +113,7 @@ def fleet_bytes(fig):
 def faults(fig):
     """One paragraph: how many passed, per item of the checklist; the table with every figure stays in RESULTS.md."""
     f = fig["faults"]
-    items = {}  # item -> [passed, tests], in the order the run met them
+    items = {}  # item -> [passed, tests]
     for r in f["rows"]:
         counts = items.setdefault(r["item"], [0, 0])
         counts[0] += r["result"] == "passed"
